@@ -7,5 +7,6 @@
  * @packageDocumentation
  */
 export { RaftError, type RaftErrorCode } from './errors.js';
+export { type Random, seededRandom } from './random.js';
 export { MemoryStorage, type Storage } from './storage.js';
 export * from './types.js';
