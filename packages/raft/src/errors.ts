@@ -11,11 +11,17 @@ import { FlotillaError, type FlotillaErrorOptions } from '@flotilla/errors';
  * - `INVALID_CONFIG`: a {@link RaftConfig} that fails validation.
  * - `PROPOSAL_DROPPED`: a proposal was not appended (no leader, forwarding disabled, leadership
  *   transfer in progress, or the uncommitted-size cap reached). Nothing changed.
- * - `INVALID_CONF_CHANGE`: a membership change the leader can tell is invalid. Nothing changed.
+ * - `INVALID_CONF_CHANGE`: a membership change the leader can tell is invalid, one that does not
+ *   apply to the current configuration (`applyConfChange`), bytes that do not decode as a conf
+ *   change (`decodeConfChange`), or an inconsistent ConfState. Nothing changed.
  * - `INVALID_BOOTSTRAP`: `bootstrap` on storage that is not empty.
  * - `STEP_LOCAL_MSG`: a local-only message type was stepped from outside.
  * - `STEP_PEER_NOT_FOUND`: a response from a peer this node does not track.
- * - `INVARIANT_VIOLATED`: an internal safety invariant failed (a bug, or storage that lost data).
+ * - `INVALID_ARGUMENT`: a malformed API argument (a payload that is not a Uint8Array, an id that
+ *   is not a positive safe integer, a stepped message of unknown type, addressed to another node,
+ *   or whose fields are inconsistent). Nothing changed.
+ * - `INVARIANT_VIOLATED`: an internal safety invariant failed (a bug, storage that lost data, or
+ *   the host breaking the Ready/advance protocol).
  */
 export type RaftErrorCode =
   | 'COMPACTED'
@@ -28,6 +34,7 @@ export type RaftErrorCode =
   | 'INVALID_BOOTSTRAP'
   | 'STEP_LOCAL_MSG'
   | 'STEP_PEER_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
   | 'INVARIANT_VIOLATED';
 
 /** Every error `@flotilla/raft` throws on purpose. */

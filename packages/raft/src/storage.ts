@@ -5,7 +5,6 @@ import {
   type Entry,
   emptyConfState,
   type HardState,
-  limitSize,
   type Snapshot,
 } from './types.js';
 
@@ -79,7 +78,21 @@ export class MemoryStorage implements Storage {
       throw new RaftError('UNAVAILABLE', `entries [${lo}, ${hi}): beyond last index ${this.lastIndex()}`);
     }
     if (lo >= hi) return [];
-    return limitSize(this.#ents.slice(lo - offset, hi - offset), maxSize);
+    // One pass to find the cut, one slice: this sits on the replication hot path.
+    const ents = this.#ents;
+    const start = lo - offset;
+    let end = hi - offset;
+    if (maxSize !== undefined) {
+      let size = (ents[start] as Entry).data.byteLength;
+      for (let k = start + 1; k < end; k++) {
+        size += (ents[k] as Entry).data.byteLength;
+        if (size > maxSize) {
+          end = k;
+          break;
+        }
+      }
+    }
+    return ents.slice(start, end);
   }
 
   term(i: number): number {

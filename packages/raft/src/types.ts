@@ -117,7 +117,8 @@ interface MessageBase {
   readonly to: NodeId;
   /**
    * The sender's term. `0` on messages that carry no term: forwarded proposals (`'prop'`),
-   * forwarded read requests (`'readIndex'`) and local messages.
+   * forwarded read requests (`'readIndex'`), a `'transferLeader'` request made locally, and
+   * local messages.
    */
   readonly term: number;
 }
@@ -309,8 +310,9 @@ export function isResponseMessageType(type: MessageType): boolean {
  * Everything the host must do after driving the node, in this order (the RawNode contract):
  *
  * 1. persist `snapshot`, `entries` and `hardState` (fsync when `mustSync`);
- * 2. send `messages` (those that promise durability are only released once step 1 of the
- *    Ready that produced them is reported done through `advance()`);
+ * 2. send `messages` (they may go out while step 1 is still writing: those that promise
+ *    durability are only released once step 1 of the Ready that produced them is reported done
+ *    through `advance()`, and then appear in a later Ready);
  * 3. apply `snapshot`, then `committedEntries` in order (pass conf-change entries to
  *    `applyConfChange`); serve `readStates` once applied ≥ their index;
  * 4. call `advance()`.
@@ -330,7 +332,10 @@ export interface Ready {
   readonly messages: readonly NetworkMessage[];
   /** Completed ReadIndex requests. */
   readonly readStates: readonly ReadState[];
-  /** True when `entries` is non-empty or term/vote changed: fsync before acknowledging. */
+  /**
+   * True when `entries` is non-empty, term/vote changed, or a `snapshot` is present: fsync before
+   * calling `advance()`. A commit-only hard state change may be written lazily.
+   */
   readonly mustSync: boolean;
 }
 
