@@ -1,0 +1,10 @@
+/**
+ * `@flotilla/lease/testing`: an in-process {@link KvLike} (MvccStore + Lessor + LeaseTimer, no
+ * Raft) with fault switches, a manual clock, and a fencing-token-checking resource, for tests,
+ * simulations and teaching. Kept apart from the main entry point because it loads the store.
+ *
+ * @packageDocumentation
+ */
+export { FencedResource, type FencedWrite } from './testing/fenced-resource.js';
+export { createLocalKv, LocalKv, LocalKvClient, type LocalKvOptions } from './testing/local-kv.js';
+export { ManualClock } from './testing/manual-clock.js';
