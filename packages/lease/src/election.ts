@@ -149,8 +149,7 @@ export class Election {
    * @throws LeaseError `NO_LEADER` when nobody is campaigning.
    */
   async leader(): Promise<ElectionLeader> {
-    const resp = await this.#queue.kv.get({
-      key: this.#queue.prefix,
+    const resp = await this.#queue.kv.get(this.#queue.prefix, {
       rangeEnd: this.#queue.end,
       sortTarget: 'createRevision',
       sortOrder: 'ascend',
@@ -251,7 +250,7 @@ async function* observeLeaders(
       now.createRevision !== last.createRevision ||
       now.modRevision !== last.modRevision);
   while (!aborted(signal)) {
-    const snap = await queue.kv.get({ key: queue.prefix, rangeEnd: queue.end });
+    const snap = await queue.kv.get(queue.prefix, { rangeEnd: queue.end });
     const candidates = new Map(snap.kvs.map((kv) => [id(kv.key), kv] as const));
     const first = oldest(candidates);
     if (changed(first)) {

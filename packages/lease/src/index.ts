@@ -41,6 +41,8 @@ export {
 export { LeaseError, type LeaseErrorCode } from './errors.js';
 export type {
   DeleteRangeResponse,
+  KvDeleteOptions,
+  KvGetOptions,
   KvLike,
   KvWatch,
   LeaseGrantResponse,

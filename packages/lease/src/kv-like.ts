@@ -14,11 +14,12 @@
  *   `compactRevision` set) rather than skipping events.
  */
 import type {
-  DeleteRangeRequest,
+  Bytes,
+  DeleteRangeOptions,
   DeleteRangeResult,
-  PutRequest,
+  PutOptions,
   PutResult,
-  RangeRequest,
+  RangeOptions,
   RangeResult,
   TxnRequest,
   TxnResult,
@@ -43,6 +44,16 @@ export interface WithHeader {
   readonly header?: ResponseHeader;
 }
 
+/** Options of {@link KvLike.get}: mvcc's range options plus the range end. */
+export interface KvGetOptions extends RangeOptions {
+  readonly rangeEnd?: Bytes;
+}
+
+/** Options of {@link KvLike.delete}: mvcc's delete options plus the range end. */
+export interface KvDeleteOptions extends DeleteRangeOptions {
+  readonly rangeEnd?: Bytes;
+}
+
 /** Answer to {@link KvLike.put}. */
 export type PutResponse = PutResult & WithHeader;
 /** Answer to {@link KvLike.get}. */
@@ -60,11 +71,11 @@ export interface LeaseGrantResponse extends WithHeader {
   readonly ttl: number;
 }
 
-/** Answer to {@link KvLike.revoke}. */
-export interface LeaseRevokeResponse extends WithHeader {
-  /** The revision that deleted the lease's keys (the current revision when it had none). */
-  readonly revision: number;
-}
+/**
+ * Answer to {@link KvLike.revoke} (etcd's `LeaseRevokeResponse`: only a header, whose revision is
+ * the one that deleted the lease's keys, or the current one when it had none).
+ */
+export interface LeaseRevokeResponse extends WithHeader {}
 
 /** Answer to {@link KvLike.keepAliveOnce} (etcd's `LeaseKeepAliveResponse`). */
 export interface LeaseKeepAliveResponse extends WithHeader {
@@ -101,11 +112,14 @@ export interface KvWatch extends AsyncIterable<WatchResponse> {
  */
 export interface KvLike {
   /** etcd `Put`. */
-  put(request: PutRequest): Promise<PutResponse>;
-  /** etcd `Range` (a single key, or `[key, rangeEnd)`). */
-  get(request: RangeRequest): Promise<RangeResponse>;
-  /** etcd `DeleteRange`. */
-  delete(request: DeleteRangeRequest): Promise<DeleteRangeResponse>;
+  put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse>;
+  /**
+   * etcd `Range`: the single `key`, or `[key, options.rangeEnd)` (mvcc's range-end convention).
+   * Linearizable.
+   */
+  get(key: Bytes, options?: KvGetOptions): Promise<RangeResponse>;
+  /** etcd `DeleteRange`: the single `key`, or `[key, options.rangeEnd)`. */
+  delete(key: Bytes, options?: KvDeleteOptions): Promise<DeleteRangeResponse>;
   /** etcd `Txn`: atomically, at one revision. */
   txn(request: TxnRequest): Promise<TxnResponse>;
   /** etcd `Watch`. Use `startRevision` to resume exactly after a read. */

@@ -25,7 +25,7 @@ const describe = (l: ElectionLeader): string => `${text(l.value)}#${l.fencingTok
 
 /** Election objects that hold leadership as the store judges it (alive and oldest). */
 async function validLeaders(kv: LocalKv, name: string, elections: readonly Election[]): Promise<number> {
-  const kvs = (await kv.get({ key: `${name}/`, rangeEnd: `${name}0` })).kvs;
+  const kvs = (await kv.get(`${name}/`, { rangeEnd: `${name}0` })).kvs;
   const oldest = Math.min(...kvs.map((k) => k.createRevision));
   return elections.filter((e) => e.fencingToken !== undefined && e.fencingToken === oldest).length;
 }
@@ -153,13 +153,13 @@ test('guard() fences writes by the leader key; proclaim and guard refuse non-lea
   const ok = await ea.guard({ success: [{ put: { key: 'cfg', value: '1' } }] });
   assert.equal(ok.succeeded, true);
   // Someone deletes the leader key behind our back: guarded writes stop.
-  await kv.delete({ key: ea.key ?? '' });
+  await kv.delete(ea.key ?? '');
   const refused = await ea.guard({
     compare: [{ key: 'cfg', target: 'value', result: 'equal', value: '1' }],
     success: [{ put: { key: 'cfg', value: '2' } }],
   });
   assert.equal(refused.succeeded, false);
-  assert.equal(text((await kv.get({ key: 'cfg' })).kvs[0]?.value ?? new Uint8Array()), '1');
+  assert.equal(text((await kv.get('cfg')).kvs[0]?.value ?? new Uint8Array()), '1');
   await assert.rejects(ea.proclaim('y'), code('NOT_LEADER'));
   await a.close();
   kv.close();
@@ -193,7 +193,7 @@ test('an aborted campaign deletes its key and rejects ABORTED', async () => {
   await clock.settle();
   assert.equal(pb.state(), 'rejected');
   assert.ok(code('ABORTED')(pb.error));
-  assert.equal((await kv.get({ key: 'ab/', rangeEnd: 'ab0' })).count, 1);
+  assert.equal((await kv.get('ab/', { rangeEnd: 'ab0' })).count, 1);
   await assert.rejects(eb.campaign('b', { signal: AbortSignal.abort() }), code('ABORTED'));
   await a.close();
   await b.close();

@@ -35,7 +35,7 @@ function setup() {
  * token and no older key is queued. At most one holder may pass this at any time.
  */
 async function validHolders(kv: LocalKv, name: string, handles: readonly LockHandle[]): Promise<number[]> {
-  const all = (await kv.get({ key: `${name}/`, rangeEnd: `${name}0` })).kvs;
+  const all = (await kv.get(`${name}/`, { rangeEnd: `${name}0` })).kvs;
   const oldest = Math.min(...all.map((k) => k.createRevision));
   return handles
     .filter((h) => all.some((k) => text(k.key) === text(h.key) && k.createRevision === h.fencingToken))
@@ -49,7 +49,7 @@ test('lock creates name/<leaseId> on the session lease; the token is its createR
   const held = await lock(kv, 'jobs', { session });
   assert.equal(text(held.key), `jobs/${session.leaseId}`);
   assert.equal(held.session, session);
-  const kvs = (await kv.get({ key: held.key })).kvs;
+  const kvs = (await kv.get(held.key)).kvs;
   assert.equal(kvs[0]?.createRevision, held.fencingToken);
   assert.equal(kvs[0]?.lease, session.leaseId);
   // Locking again with the same session while holding: same key, same token (etcd's Mutex).
@@ -57,7 +57,7 @@ test('lock creates name/<leaseId> on the session lease; the token is its createR
   assert.equal(again.fencingToken, held.fencingToken);
   await held.unlock();
   await held.unlock();
-  assert.equal((await kv.get({ key: held.key })).count, 0);
+  assert.equal((await kv.get(held.key)).count, 0);
   const next = await lock(kv, new TextEncoder().encode('jobs'), { session });
   assert.ok(next.fencingToken > held.fencingToken, 'a later holder has a larger token');
   await session.close();
@@ -146,7 +146,7 @@ test('Jepsen (etcd 3.4.3): B waits, its keep-alives pause, its lease expires, A 
   await clock.advance(1000);
   assert.equal(pb.state(), 'rejected');
   assert.ok(code('LOCK_LOST')(pb.error));
-  assert.deepEqual((await kv.get({ key: 'jepsen/', rangeEnd: 'jepsen0' })).kvs, [], 'no key left behind');
+  assert.deepEqual((await kv.get('jepsen/', { rangeEnd: 'jepsen0' })).kvs, [], 'no key left behind');
   clientB.resumeKeepAlives();
   await a.close();
   kv.close();
@@ -232,7 +232,7 @@ test('a lock alone does not protect an external resource from a paused holder; t
   // ...and inside the store, guard() refuses as well.
   const guarded = await ha.guard({ success: [{ put: { key: 'files/data', value: 'A2' } }] });
   assert.equal(guarded.succeeded, false);
-  assert.equal((await kv.get({ key: 'files/data' })).count, 0);
+  assert.equal((await kv.get('files/data')).count, 0);
   assert.deepEqual(
     resource.accepted.map((w) => w.value),
     ['A1', 'B1'],
@@ -248,7 +248,7 @@ test('guard() prepends the ownership compare to the caller’s compares and bran
   const { clock, kv } = setup();
   const session = await Session.create(kv, { ttl: 10, clock });
   const held = await lock(kv, 'g', { session });
-  await kv.put({ key: 'counter', value: '1' });
+  await kv.put('counter', '1');
   const ok = await held.guard({
     compare: [{ key: 'counter', target: 'value', result: 'equal', value: '1' }],
     success: [{ put: { key: 'counter', value: '2' } }],
@@ -264,7 +264,7 @@ test('guard() prepends the ownership compare to the caller’s compares and bran
   await held.unlock();
   const lost = await held.guard({ success: [{ put: { key: 'counter', value: '3' } }] });
   assert.equal(lost.succeeded, false, 'after unlock the guard fails');
-  assert.equal(text((await kv.get({ key: 'counter' })).kvs[0]?.value ?? new Uint8Array()), '2');
+  assert.equal(text((await kv.get('counter')).kvs[0]?.value ?? new Uint8Array()), '2');
   await session.close();
   kv.close();
 });
@@ -279,12 +279,12 @@ test('an AbortSignal removes the waiter’s key and rejects with ABORTED; the ne
   await clock.settle();
   const pc = track(lock(kv, 'ab', { session: c }));
   await clock.settle();
-  assert.equal((await kv.get({ key: 'ab/', rangeEnd: 'ab0' })).count, 3);
+  assert.equal((await kv.get('ab/', { rangeEnd: 'ab0' })).count, 3);
   controller.abort();
   await clock.settle();
   assert.equal(pb.state(), 'rejected');
   assert.ok(code('ABORTED')(pb.error));
-  assert.equal((await kv.get({ key: `ab/${b.leaseId}` })).count, 0, "the aborted waiter's key is gone");
+  assert.equal((await kv.get(`ab/${b.leaseId}`)).count, 0, "the aborted waiter's key is gone");
   await ha.unlock();
   await clock.settle();
   assert.equal(pc.state(), 'fulfilled');
@@ -390,7 +390,7 @@ test('a session whose lease is already gone on the server cannot even queue: LOC
   await kv.revoke(session.leaseId); // the session has not noticed yet
   assert.equal(session.alive, true);
   await assert.rejects(lock(kv, 'gone', { session }), code('LOCK_LOST'));
-  assert.equal((await kv.get({ key: 'gone/', rangeEnd: 'gone0' })).count, 0);
+  assert.equal((await kv.get('gone/', { rangeEnd: 'gone0' })).count, 0);
   kv.close();
 });
 
@@ -422,7 +422,7 @@ test('a lost waiter is told at once even if its store is unreachable; an aborted
   await clock.settle();
   assert.equal(pc.state(), 'rejected');
   assert.ok(code('ABORTED')(pc.error));
-  assert.equal((await kv.get({ key: `un/${c.leaseId}` })).count, 0);
+  assert.equal((await kv.get(`un/${c.leaseId}`)).count, 0);
   await a.close();
   await c.close();
   kv.close();

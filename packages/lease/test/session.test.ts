@@ -16,7 +16,7 @@ test('a session grants a lease and keeps it alive for as long as it runs', async
   assert.equal(session.ttl, 3, 'raised to the server minimum');
   assert.equal(session.alive, true);
   assert.equal(session.endReason, undefined);
-  await kv.put({ key: 'svc/me', value: 'up', lease: session.leaseId });
+  await kv.put('svc/me', 'up', { lease: session.leaseId });
   await clock.advance(600_000);
   assert.equal(session.alive, true);
   const ttl = await kv.timeToLive(session.leaseId, { keys: true });
@@ -30,7 +30,7 @@ test('a session grants a lease and keeps it alive for as long as it runs', async
 test('close revokes the lease (its keys vanish), settles done, and is idempotent', async () => {
   const { clock, kv } = setup();
   const session = await Session.create(kv, { ttl: 10, clock });
-  await kv.put({ key: 'a', value: '1', lease: session.leaseId });
+  await kv.put('a', '1', { lease: session.leaseId });
   let settled = false;
   void session.done.then(() => {
     settled = true;
@@ -41,7 +41,7 @@ test('close revokes the lease (its keys vanish), settles done, and is idempotent
   assert.equal(settled, true);
   assert.equal(session.alive, false);
   assert.equal(session.endReason, 'closed');
-  assert.equal((await kv.get({ key: 'a' })).count, 0);
+  assert.equal((await kv.get('a')).count, 0);
   assert.deepEqual(await kv.timeToLive(session.leaseId), {
     id: session.leaseId,
     ttl: -1,
@@ -57,7 +57,7 @@ test('paused keep-alives: the session gives up at its local deadline, no later t
   const { clock, kv } = setup();
   const client = kv.client();
   const session = await Session.create(client, { ttl: 5, clock });
-  await client.put({ key: 'k', value: 'v', lease: session.leaseId });
+  await client.put('k', 'v', { lease: session.leaseId });
   await clock.advance(2000);
   client.pauseKeepAlives();
   assert.equal(client.keepAlivesPaused, true);
@@ -71,7 +71,7 @@ test('paused keep-alives: the session gives up at its local deadline, no later t
   // The last keep-alive that got through was sent at ~1667 ms: the server's deadline is later.
   assert.ok(endedAt <= 1667 + 5000, `ended at ${endedAt}`);
   assert.equal(kv.lessor.has(session.leaseId), false);
-  assert.equal((await kv.get({ key: 'k' })).count, 0);
+  assert.equal((await kv.get('k')).count, 0);
   client.resumeKeepAlives();
   kv.close();
 });
@@ -129,9 +129,9 @@ test('a paused client (process pause) loses its session; its held keep-alive is 
 test('close reports a failed revoke but still ends the session; bad options are refused', async () => {
   const { clock, kv } = setup();
   const flaky: KvLike = {
-    put: (r) => kv.put(r),
-    get: (r) => kv.get(r),
-    delete: (r) => kv.delete(r),
+    put: (k, v, o) => kv.put(k, v, o),
+    get: (k, o) => kv.get(k, o),
+    delete: (k, o) => kv.delete(k, o),
     txn: (r) => kv.txn(r),
     watch: (r) => kv.watch(r),
     grant: (t, o) => kv.grant(t, o),

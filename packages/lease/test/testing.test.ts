@@ -44,19 +44,19 @@ test('systemClock is monotonic and its timers can be cleared', async () => {
 test('the local KV serves put/get/delete/txn/watch straight from its store', async () => {
   const clock = new ManualClock();
   const kv = new LocalKv({ clock });
-  const put = await kv.put({ key: 'a', value: '1' });
+  const put = await kv.put('a', '1');
   assert.equal(put.revision, 2);
-  await kv.put({ key: 'b' });
-  assert.equal((await kv.get({ key: 'a', rangeEnd: 'c' })).count, 2);
-  assert.equal(text((await kv.get({ key: 'b' })).kvs[0]?.value ?? new Uint8Array([1])), '');
+  await kv.put('b', '');
+  assert.equal((await kv.get('a', { rangeEnd: 'c' })).count, 2);
+  assert.equal(text((await kv.get('b')).kvs[0]?.value ?? new Uint8Array([1])), '');
   const watch = kv.watch({ key: 'a', startRevision: 1 });
   const first = (await watch[Symbol.asyncIterator]().next()).value as WatchResponse;
   assert.equal(first.events[0]?.type, 'put');
   watch.cancel();
-  assert.equal((await kv.delete({ key: 'a', rangeEnd: 'c' })).deleted, 2);
+  assert.equal((await kv.delete('a', { rangeEnd: 'c' })).deleted, 2);
   const t = await kv.txn({ compare: [{ key: 'a', target: 'version', result: 'equal', value: 0 }] });
   assert.equal(t.succeeded, true);
-  await assert.rejects(kv.put({ key: '' }), code('EMPTY_KEY'));
+  await assert.rejects(kv.put('', ''), code('EMPTY_KEY'));
   assert.throws(() => createLocalKv({} as never), code('INVALID_ARGUMENT'));
   assert.throws(() => createLocalKv({ clock, electionTimeoutMs: -1 }), code('INVALID_ARGUMENT'));
   kv.close();
@@ -71,7 +71,7 @@ test('the local KV grants ids in order (skipping taken ones) or as asked, and re
   assert.equal((await kv.grant(1)).ttl, 3, 'raised to the minimum');
   await assert.rejects(kv.grant(10, { id: 2 }), code('LEASE_EXISTS'));
   await assert.rejects(kv.grant(-1), code('INVALID_TTL'));
-  await kv.put({ key: 'k', value: 'v', lease: 3 });
+  await kv.put('k', 'v', { lease: 3 });
   await clock.advance(2500);
   const ttl = await kv.timeToLive(3, { keys: true });
   assert.deepEqual(
@@ -89,7 +89,7 @@ test('the local KV grants ids in order (skipping taken ones) or as asked, and re
   kv.timer.demote();
   assert.equal((await kv.timeToLive(3)).ttl, 10);
   await kv.changeLeader();
-  assert.equal((await kv.revoke(3)).revision, kv.store.revision);
+  assert.equal((await kv.revoke(3)).header?.revision, kv.store.revision);
   kv.close();
 });
 
@@ -105,11 +105,11 @@ test('a paused client holds requests and watch deliveries until resumed; nothing
   client.pause();
   client.pause();
   let answered = false;
-  const pending = client.get({ key: 'w' }).then(() => {
+  const pending = client.get('w').then(() => {
     answered = true;
   });
-  await kv.put({ key: 'w', value: '1' });
-  await kv.put({ key: 'w', value: '2' });
+  await kv.put('w', '1');
+  await kv.put('w', '2');
   await clock.settle();
   assert.equal(answered, false);
   assert.deepEqual(got, []);
@@ -119,15 +119,15 @@ test('a paused client holds requests and watch deliveries until resumed; nothing
   assert.deepEqual(got, ['1', '2']);
   // Canceled while a delivery waits for the resume: nothing more is yielded.
   client.pause();
-  await kv.put({ key: 'w', value: '3' });
+  await kv.put('w', '3');
   await clock.settle();
   watch.cancel();
   client.resume();
   await reading;
   assert.deepEqual(got, ['1', '2']);
   for (const call of [
-    () => client.put({ key: 'x' }),
-    () => client.delete({ key: 'x' }),
+    () => client.put('x', ''),
+    () => client.delete('x'),
     () => client.txn({}),
     () => client.grant(5),
     () => client.timeToLive(1),

@@ -6,10 +6,9 @@
  * altogether.
  */
 import {
-  type DeleteRangeRequest,
+  type Bytes,
   MvccStore,
-  type PutRequest,
-  type RangeRequest,
+  type PutOptions,
   type TxnRequest,
   type WatchRequest,
   type WatchResponse,
@@ -19,6 +18,8 @@ import type { Clock } from '../clock.js';
 import { checkDuration, LeaseError } from '../errors.js';
 import type {
   DeleteRangeResponse,
+  KvDeleteOptions,
+  KvGetOptions,
   KvLike,
   KvWatch,
   LeaseGrantResponse,
@@ -128,19 +129,18 @@ export class LocalKv implements KvLike {
     this.timer.close();
   }
 
-  async put(request: PutRequest): Promise<PutResponse> {
-    const { key, value, ...options } = request;
-    return this.store.put(key, value ?? '', options);
+  async put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
+    return this.store.put(key, value, options);
   }
 
-  async get(request: RangeRequest): Promise<RangeResponse> {
-    const { key, rangeEnd, ...options } = request;
-    return this.store.range(key, rangeEnd, options);
+  async get(key: Bytes, options: KvGetOptions = {}): Promise<RangeResponse> {
+    const { rangeEnd, ...rest } = options;
+    return this.store.range(key, rangeEnd, rest);
   }
 
-  async delete(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    const { key, rangeEnd, ...options } = request;
-    return this.store.deleteRange(key, rangeEnd, options);
+  async delete(key: Bytes, options: KvDeleteOptions = {}): Promise<DeleteRangeResponse> {
+    const { rangeEnd, ...rest } = options;
+    return this.store.deleteRange(key, rangeEnd, rest);
   }
 
   async txn(request: TxnRequest): Promise<TxnResponse> {
@@ -163,7 +163,7 @@ export class LocalKv implements KvLike {
 
   async revoke(id: number): Promise<LeaseRevokeResponse> {
     const res = this.lessor.revoke(id);
-    return { revision: res.revision, header: { revision: this.store.revision } };
+    return { header: { revision: res.revision } };
   }
 
   async keepAliveOnce(id: number): Promise<LeaseKeepAliveResponse> {
@@ -236,16 +236,16 @@ export class LocalKvClient implements KvLike {
     return this.#paused !== undefined;
   }
 
-  put(request: PutRequest): Promise<PutResponse> {
-    return this.#call(() => this.#kv.put(request));
+  put(key: Bytes, value: Bytes, options?: PutOptions): Promise<PutResponse> {
+    return this.#call(() => this.#kv.put(key, value, options));
   }
 
-  get(request: RangeRequest): Promise<RangeResponse> {
-    return this.#call(() => this.#kv.get(request));
+  get(key: Bytes, options?: KvGetOptions): Promise<RangeResponse> {
+    return this.#call(() => this.#kv.get(key, options));
   }
 
-  delete(request: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    return this.#call(() => this.#kv.delete(request));
+  delete(key: Bytes, options?: KvDeleteOptions): Promise<DeleteRangeResponse> {
+    return this.#call(() => this.#kv.delete(key, options));
   }
 
   txn(request: TxnRequest): Promise<TxnResponse> {
