@@ -3,7 +3,7 @@
 // built-in test runner, TypeScript through tsx, and workspace packages resolved from source.
 //
 //   pnpm test                      every *.test.ts in packages/*/test, test/ and examples/*/test
-//   pnpm test packages/raft        only the files under that path (several paths allowed)
+//   pnpm test packages/raft        only the files under that path (several paths or files allowed)
 //
 // Test files are collected here rather than by a shell glob because Node 20's `--test` does not
 // expand quoted globs and an unmatched shell glob is passed through literally.
@@ -16,6 +16,11 @@ const root = resolve(fileURLToPath(import.meta.url), '../..');
 const SKIP = new Set(['node_modules', 'dist', 'coverage', 'out', '.git']);
 
 function collect(dir, out) {
+  if (dir.endsWith('.test.ts')) {
+    // A single test file given on the command line.
+    out.push(dir);
+    return out;
+  }
   let names;
   try {
     names = readdirSync(dir);

@@ -40,8 +40,11 @@ export interface RaftConfig {
   readonly storage: Storage;
   /**
    * The last index the host's state machine has applied (on restart). Raft does not hand out
-   * committed entries at or below it again. Default: the snapshot index. Must lie between the
-   * storage's snapshot index and the persisted commit index.
+   * committed entries at or below it again. Default: the storage's compaction point
+   * (`storage.firstIndex() - 1`), which is the snapshot index only when the host compacts at
+   * every snapshot: a host that restores its state machine from a snapshot newer than the
+   * compaction point must pass that snapshot's index here, or entries are applied twice. Must
+   * lie between the compaction point and the persisted commit index.
    */
   readonly applied?: number;
   /**

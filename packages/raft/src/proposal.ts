@@ -28,8 +28,14 @@ export function propose(r: Raft, type: EntryType, data: Uint8Array): void {
     leaderPropose(r, type, data);
     return;
   }
-  // Followers and candidates handle it as the message a peer would forward.
-  r.step({ type: 'prop', from: r.id, to: r.id, term: 0, entries: [{ term: 0, index: 0, type, data }] });
+  // Followers and candidates handle it as the message a peer would forward, marked as our own so
+  // a refusal reaches the caller.
+  r.steppingOwnProposal = true;
+  try {
+    r.step({ type: 'prop', from: r.id, to: r.id, term: 0, entries: [{ term: 0, index: 0, type, data }] });
+  } finally {
+    r.steppingOwnProposal = false;
+  }
 }
 
 /**
@@ -85,9 +91,10 @@ export function leaderStepProp(r: Raft, m: PropMessage): void {
     for (const e of m.entries) size += e.data.byteLength;
     if (!r.increaseUncommittedSize(size)) dropped(r, 'uncommitted entries exceed maxUncommittedEntriesSize');
   } catch (err) {
-    // Our own proposal: the caller hears about it. A peer's forwarded proposal: nobody to tell
-    // (the proposer times out and retries, as after a lost message).
-    if (m.from === r.id) throw err;
+    // Our own proposal: the caller hears about it. A forwarded proposal (whoever sent it, even
+    // this node: a proposal can be forwarded back to its proposer): nobody to tell (the proposer
+    // times out and retries, as after a lost message).
+    if (r.steppingOwnProposal) throw err;
     return;
   }
   for (const e of m.entries) {

@@ -99,6 +99,13 @@ export class Raft {
    * per proposal gives one `app` message per follower for a whole batch (the hot path).
    */
   pendingBcast = false;
+  /**
+   * True while `propose()` steps this node's own proposal (on a follower or candidate). Only then
+   * may a refusal throw `PROPOSAL_DROPPED` to the caller: a `prop` that arrives from the network is
+   * dropped silently even when its `from` is this node, because a proposal can come back to its
+   * proposer (1 forwards to leader 2; 2 hands leadership to 1 and forwards the late message to 1).
+   */
+  steppingOwnProposal = false;
   readonly #rng: Random;
 
   constructor(cfg: ResolvedConfig) {

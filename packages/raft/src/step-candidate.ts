@@ -15,7 +15,7 @@ export function stepCandidate(r: Raft, m: Message): void {
   switch (m.type) {
     case 'prop':
       // No leader to forward to during an election.
-      dropProposal(r, m, 'no leader');
+      dropProposal(r, 'no leader');
       return;
     // §5.2: a leader of our term exists (a message from a higher term already made us a
     // follower in Raft.step); accept it and handle the message as a follower.

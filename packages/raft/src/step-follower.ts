@@ -77,17 +77,17 @@ export function stepFollower(r: Raft, m: Message): void {
  * Refuses a proposal: our own caller gets `PROPOSAL_DROPPED`; a peer's forwarded proposal is
  * dropped silently (like a lost message, the proposer's client times out and retries).
  */
-export function dropProposal(r: Raft, m: PropMessage, why: string): void {
+export function dropProposal(r: Raft, why: string): void {
   r.logger.info(`${r.id} ${why} at term ${r.term}; dropping proposal`);
-  if (m.from === r.id) throw new RaftError('PROPOSAL_DROPPED', `proposal dropped: ${why}`);
+  if (r.steppingOwnProposal) throw new RaftError('PROPOSAL_DROPPED', `proposal dropped: ${why}`);
 }
 
 /** Sends a proposal on to the leader (keeping its original sender), unless we cannot. */
 function forwardProposal(r: Raft, m: PropMessage): void {
   if (r.lead === NONE) {
-    dropProposal(r, m, 'no leader');
+    dropProposal(r, 'no leader');
   } else if (r.cfg.disableProposalForwarding) {
-    dropProposal(r, m, `not forwarding to leader ${r.lead}`);
+    dropProposal(r, `not forwarding to leader ${r.lead}`);
   } else {
     r.send({ type: 'prop', from: m.from, to: r.lead, term: 0, entries: m.entries });
   }

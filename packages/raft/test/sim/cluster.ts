@@ -62,8 +62,6 @@ export class SimCluster {
     transfers: 0,
     snapshots: 0,
     dropped: 0,
-    /** Occurrences of the known core bug worked around in deliver(). */
-    forwardedBackDropThrows: 0,
   };
   /** Applied payloads starting with `live` (the healing phase's proposals). */
   readonly markers = new Set<string>();
@@ -284,13 +282,6 @@ export class SimCluster {
     } catch (err) {
       // A response from a member the recipient no longer tracks: hosts drop it.
       if (isFlotillaError(err, 'STEP_PEER_NOT_FOUND')) return;
-      // Known core bug (see core-repro.test.ts): a proposal forwarded back to the member that
-      // made it (follower A forwards to B, B loses leadership to A and forwards it on) is taken
-      // for a local proposal, and a refusal throws out of step() instead of being dropped.
-      if (m.type === 'prop' && m.from === m.to && isFlotillaError(err, 'PROPOSAL_DROPPED')) {
-        this.counts.forwardedBackDropThrows++;
-        return;
-      }
       throw err;
     }
     // The transport delivered the snapshot: the host tells the sender (a RawNode duty).
