@@ -1,6 +1,7 @@
 /**
  * `@flotilla/replica/testing`: what tests, simulations and teaching tools need to run a
- * cluster in one process: the {@link MemoryNetwork} with fault injection, the simulated clocks,
+ * cluster in one process: {@link SimCluster} (replicas on simulated time, network and disks,
+ * replayable from a seed), the {@link MemoryNetwork} with fault injection, the simulated clocks,
  * and {@link runTransportCompliance}, the `node:test` suite every `Transport` must pass.
  *
  * Kept apart from the main entry point because the compliance suite imports `node:test`.
@@ -25,4 +26,11 @@ export {
 export { everyMessageType, heartbeat, patternBytes, plain, sha256, snapMessage } from './testing/fixtures.js';
 export { eventually, Inbox } from './testing/inbox.js';
 export { activeResources, leakedResources, resourcesSettled } from './testing/resources.js';
+export {
+  type RunUntilOptions,
+  SimCluster,
+  type SimClusterOptions,
+  type SimReplicaOptions,
+} from './testing/sim-cluster.js';
+export { SlowDisk } from './testing/slow-disk.js';
 export { MemoryTransport } from './transport/memory-transport.js';
