@@ -11,6 +11,10 @@ import { FlotillaError, type FlotillaErrorOptions, isFlotillaError } from '@flot
  *   `--max-request-bytes`, default 1.5 MiB; "etcdserver: request is too large").
  * - `TOO_MANY_OPS`: a transaction branch or compare list over `limits.maxTxnOps` (etcd's
  *   `--max-txn-ops`, default 128).
+ * - `TOO_MANY_REQUESTS` (network only): the connection already has as many requests in flight or
+ *   streams open as the server allows (etcd's "too many requests"); nothing was done.
+ * - `RESPONSE_TOO_LARGE` (network only): the answer would exceed the client's frame limit;
+ *   nothing was read (narrow the range or raise `maxResponseBytes`).
  * - `VALUE_PROVIDED`, `LEASE_PROVIDED`: `ignoreValue` with a value, `ignoreLease` with a lease.
  * - `INVALID_TTL`: a lease TTL that is not an integer number of seconds in range.
  *
@@ -70,7 +74,9 @@ export type KvErrorCode =
   | 'LEARNER_NOT_READY'
   | 'CONF_CHANGE_REJECTED'
   | 'CORRUPT_COMMAND'
-  | 'CORRUPT_SNAPSHOT';
+  | 'CORRUPT_SNAPSHOT'
+  | 'TOO_MANY_REQUESTS'
+  | 'RESPONSE_TOO_LARGE';
 
 /** Every error `@flotilla/kv` rejects with on purpose. */
 export class KvError extends FlotillaError {

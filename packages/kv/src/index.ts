@@ -41,6 +41,8 @@ export {
 export { createKvNode } from './create.js';
 export { KvError, type KvErrorCode } from './errors.js';
 export { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, type KvLimits, resolveLimits } from './limits.js';
+// The network server and client (also available as `@flotilla/kv/client`).
+export * from './net/index.js';
 export { KvNode, type KvNodeEvents } from './node.js';
 export type { KvNodeOptions } from './options.js';
 export type { MemberAttributes } from './snapshot.js';

@@ -39,7 +39,7 @@ export interface KvNodeOptions {
   readonly tickMs?: number;
   /** Raft settings (default: electionTick 10, heartbeatTick 1, PreVote and CheckQuorum on). */
   readonly raft?: ReplicaRaftConfig;
-  /** Take a snapshot every this many applied entries (default 10,000, etcd's `--snapshot-count`). */
+  /** Take a snapshot every this many applied entries (default 100,000, etcd 3.4's `--snapshot-count`). */
   readonly snapshotEvery?: number;
   /** Entries kept behind a snapshot for followers slightly behind (default 5,000, etcd's). */
   readonly snapshotCatchUpEntries?: number;

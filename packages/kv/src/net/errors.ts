@@ -3,9 +3,8 @@
  * {@link WireError} (code, message, plain details); the client turns it back into a `KvError`
  * with the same code, so a caller branches on `err.code` the same way in-process and remote.
  *
- * The network layer uses the node's codes (`KvErrorCode`) plus the ones in {@link NetErrorCode};
- * they are listed in `KvErrorCode` once merged there (until then {@link netError} widens the
- * type, so the codes are stable either way).
+ * The network layer uses the node's codes (`KvErrorCode`), including the two only it produces
+ * ({@link NetErrorCode}).
  */
 import { isFlotillaError } from '@flotilla/errors';
 import { KvError, type KvErrorCode } from '../errors.js';
@@ -18,7 +17,7 @@ import type { WireError } from './protocol.js';
  * - `RESPONSE_TOO_LARGE`: the answer would exceed the client's frame limit; nothing was read
  *   (narrow the range or raise `maxResponseBytes`).
  */
-export type NetErrorCode = 'TOO_MANY_REQUESTS' | 'RESPONSE_TOO_LARGE';
+export type NetErrorCode = Extract<KvErrorCode, 'TOO_MANY_REQUESTS' | 'RESPONSE_TOO_LARGE'>;
 
 /** A `KvError` with a node or network code. */
 export function netError(
@@ -27,7 +26,7 @@ export function netError(
   details?: Record<string, unknown>,
   cause?: unknown,
 ): KvError {
-  return new KvError(code as KvErrorCode, message, {
+  return new KvError(code, message, {
     ...(details === undefined ? {} : { details }),
     ...(cause === undefined ? {} : { cause }),
   });
