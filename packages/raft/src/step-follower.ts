@@ -62,7 +62,18 @@ export function stepFollower(r: Raft, m: Message): void {
         r.logger.info(`${r.id} no leader at term ${r.term}; dropping index reading msg`);
         return;
       }
-      r.send({ type: 'readIndex', from: m.from, to: r.lead, term: 0, context: m.context });
+      // A read a peer forwarded to us while we led is not passed on again: the leader answers
+      // the sender of the message it gets, and our transport carries only our own messages (a
+      // transport authenticates the sender by its connection), so a second hop could never
+      // answer the reader. Dropped like a lost message: the reader's request times out and it
+      // retries. (etcd-raft re-forwards it keeping the sender; its transport does not check.)
+      if (m.from !== r.id) {
+        r.logger.info(
+          `${r.id} not leader at term ${r.term}; dropping index reading msg forwarded by ${m.from}`,
+        );
+        return;
+      }
+      r.send({ type: 'readIndex', from: r.id, to: r.lead, term: 0, context: m.context });
       return;
     case 'readIndexResp':
       // The leader confirmed our forwarded read: hand the read point to our host.
@@ -82,14 +93,19 @@ export function dropProposal(r: Raft, why: string): void {
   if (r.steppingOwnProposal) throw new RaftError('PROPOSAL_DROPPED', `proposal dropped: ${why}`);
 }
 
-/** Sends a proposal on to the leader (keeping its original sender), unless we cannot. */
+/**
+ * Sends a proposal on to the leader, unless we cannot. A proposal a peer forwarded to us while we
+ * led goes on as ours: the leader never answers a proposal (the proposer learns the outcome from
+ * the log), and our transport only carries messages from us, so keeping the original sender as
+ * etcd-raft does would make the transport refuse it.
+ */
 function forwardProposal(r: Raft, m: PropMessage): void {
   if (r.lead === NONE) {
     dropProposal(r, 'no leader');
   } else if (r.cfg.disableProposalForwarding) {
     dropProposal(r, `not forwarding to leader ${r.lead}`);
   } else {
-    r.send({ type: 'prop', from: m.from, to: r.lead, term: 0, entries: m.entries });
+    r.send({ type: 'prop', from: r.id, to: r.lead, term: 0, entries: m.entries });
   }
 }
 

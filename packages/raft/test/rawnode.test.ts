@@ -261,6 +261,24 @@ describe('proposals', () => {
     assert.deepEqual(net.appliedData(1), ['via 3']);
   });
 
+  test('a proposal a peer forwarded to a former leader goes on to the new leader as its own', () => {
+    // Transports carry only their member's own messages, so the second hop names the forwarder.
+    const f = new TestNode(1, [1, 2, 3]);
+    f.step(heartbeat(2, 1, 1));
+    f.read();
+    f.step({
+      type: 'prop',
+      from: 3,
+      to: 1,
+      term: 0,
+      entries: [{ term: 0, index: 0, type: 'normal', data: enc('via 3 and 1') }],
+    });
+    assert.deepEqual(
+      only(f.read(), 'prop').map((m) => [m.from, m.to, dec(m.entries[0]?.data)]),
+      [[1, 2, 'via 3 and 1']],
+    );
+  });
+
   test('PROPOSAL_DROPPED without a leader, with forwarding disabled, and on a candidate; nothing changes', () => {
     const dropped = code('PROPOSAL_DROPPED');
     const f = new TestNode(1, [1, 2, 3]);

@@ -113,6 +113,21 @@ describe('ReadIndex, safe mode (thesis §6.4)', () => {
     assert.deepEqual(net.peer(1).readStates, []);
   });
 
+  test('a read a peer forwarded to a former leader is dropped, not passed on', () => {
+    // The leader answers the message's sender; a second hop could never reach the reader.
+    const net = new Network([1, 2, 3]);
+    net.stabilize();
+    net.campaign(1);
+    net.node(2).step({ type: 'readIndex', from: 3, to: 2, term: 0, context: enc('stray') });
+    assert.deepEqual(
+      net
+        .node(2)
+        .ready()
+        .messages.filter((m) => m.type === 'readIndex'),
+      [],
+    );
+  });
+
   test('a learner can read through the leader too', () => {
     const net = new Network([1, 2, 3], { peers: [1, 2] });
     net.stabilize();

@@ -66,11 +66,11 @@ test('a proposal forwarded back to its proposer is dropped silently when the lea
   assert.equal(member(ms, 1).status().raftState, 'leader');
   const late = held.splice(0).find((m) => m.type === 'prop' && m.to === 2);
   assert.ok(late !== undefined);
-  member(ms, 2).step(late); // 2 is a follower of 1 now: it forwards the proposal to 1
+  member(ms, 2).step(late); // 2 is a follower of 1 now: it forwards the proposal to 1, as its own
   const back: NetworkMessage[] = [];
   pump(ms, (m) => m.type !== 'prop', back);
-  const forwardedBack = back.find((m) => m.type === 'prop' && m.from === 1 && m.to === 1);
-  assert.ok(forwardedBack !== undefined, 'the proposal comes back to 1, from 1');
+  const forwardedBack = back.find((m) => m.type === 'prop' && m.from === 2 && m.to === 1);
+  assert.ok(forwardedBack !== undefined, 'the proposal comes back to 1, from 2');
   // Leader 1 refuses proposals while it transfers leadership to 3 (3 never answers).
   member(ms, 1).transferLeader(3);
   assert.doesNotThrow(() => member(ms, 1).step(forwardedBack));
