@@ -185,12 +185,26 @@ export async function promoteMember(
     throw new KvError('MEMBER_NOT_LEARNER', `member ${member} is not a learner`, { details: { id: member } });
   }
   const st = ctx.replica.status();
-  const learner = st.progress?.get(member);
-  const self = st.progress?.get(ctx.id);
-  if (learner !== undefined && self !== undefined && learner.match < self.match * LEARNER_READY_FRACTION) {
+  // Only the leader tracks the learner's progress, so only it can tell whether the learner is
+  // ready (etcd forwards MemberPromote to its leader for the same reason). With no side channel
+  // between members but Raft, a follower refuses with NOT_LEADER, naming the leader; the network
+  // client then tries the next member until it reaches the leader.
+  const progress = st.progress;
+  if (progress === undefined) {
+    const leaderId = ctx.replica.leaderId;
+    throw new KvError(
+      'NOT_LEADER',
+      `promoting learner ${member} needs the leader's view of its progress; ask the leader` +
+        (leaderId === undefined ? ' (none known yet)' : ` (member ${leaderId})`),
+      { details: { id: member, leaderId: leaderId ?? 0 } },
+    );
+  }
+  const learner = progress.get(member);
+  const self = progress.get(ctx.id);
+  if (learner === undefined || self === undefined || learner.match < self.match * LEARNER_READY_FRACTION) {
     throw new KvError(
       'LEARNER_NOT_READY',
-      `learner ${member} is not in sync with the leader (match ${learner.match} of ${self.match})`,
+      `learner ${member} is not in sync with the leader (match ${learner?.match ?? 0} of ${self?.match ?? 0})`,
       { details: { id: member } },
     );
   }

@@ -11,6 +11,9 @@ import { FlotillaError, type FlotillaErrorOptions, isFlotillaError } from '@flot
  *   `--max-request-bytes`, default 1.5 MiB; "etcdserver: request is too large").
  * - `TOO_MANY_OPS`: a transaction branch or compare list over `limits.maxTxnOps` (etcd's
  *   `--max-txn-ops`, default 128).
+ * - `NOT_LEADER`: only `promoteMember` on a follower (the readiness check needs the leader's view
+ *   of the learner's progress); `details.leaderId` names the leader (0 if none is known). Every
+ *   KV request is served by every member, so no other call rejects with it.
  * - `TOO_MANY_REQUESTS` (network only): the connection already has as many requests in flight or
  *   streams open as the server allows (etcd's "too many requests"); nothing was done.
  * - `RESPONSE_TOO_LARGE` (network only): the answer would exceed the client's frame limit;
@@ -72,6 +75,7 @@ export type KvErrorCode =
   | 'MEMBER_EXISTS'
   | 'MEMBER_NOT_LEARNER'
   | 'LEARNER_NOT_READY'
+  | 'NOT_LEADER'
   | 'CONF_CHANGE_REJECTED'
   | 'CORRUPT_COMMAND'
   | 'CORRUPT_SNAPSHOT'

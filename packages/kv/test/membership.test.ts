@@ -50,9 +50,15 @@ describe('membership', () => {
     await sim.runUntil(() => f.stateMachine.memberAttributes().get(4)?.name === 'four', {
       what: 'the learner to publish',
     });
-    const promoted = await sim.settle(f.promoteMember(4));
+    // Only the leader can tell whether the learner caught up: a follower names it instead.
+    const refused = await sim.rejection(f.promoteMember(4));
+    assert.equal(refused.code, 'NOT_LEADER');
+    const leader = sim.leader();
+    assert.ok(leader !== undefined);
+    assert.equal(refused.details?.leaderId, leader.id);
+    const promoted = await sim.settle(leader.promoteMember(4));
     assert.equal(promoted.members.find((m) => m.id === 4)?.isLearner, false);
-    assert.equal((await sim.rejection(f.promoteMember(4))).code, 'MEMBER_NOT_LEARNER');
+    assert.equal((await sim.rejection(leader.promoteMember(4))).code, 'MEMBER_NOT_LEARNER');
     assert.equal((await sim.rejection(f.promoteMember(99))).code, 'MEMBER_NOT_FOUND');
     assert.equal((await sim.rejection(f.removeMember(99))).code, 'MEMBER_NOT_FOUND');
     // Member 4 now votes: a write through it commits.

@@ -82,6 +82,7 @@ export function fromWireError(e: WireError, idempotent: boolean, endpoint: strin
 
 /**
  * Node codes after which the request certainly was not started on that member and another
- * member may serve it: the member is stopped, failed, or removed (see `KvErrorCode`).
+ * member may serve it: the member is stopped, failed, or removed, or the call needs the leader
+ * (`NOT_LEADER`, only `promoteMember`; see `KvErrorCode`).
  */
-export const TRY_ANOTHER_MEMBER: ReadonlySet<string> = new Set(['STOPPED', 'UNAVAILABLE']);
+export const TRY_ANOTHER_MEMBER: ReadonlySet<string> = new Set(['STOPPED', 'UNAVAILABLE', 'NOT_LEADER']);

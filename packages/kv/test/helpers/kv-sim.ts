@@ -198,11 +198,14 @@ export class KvSim {
   }
 
   /** Runs until `p` settles and returns the error it rejected with (fails if it resolved). */
-  async rejection(p: Promise<unknown>, maxMs = 60_000): Promise<{ code?: string; message: string }> {
+  async rejection(
+    p: Promise<unknown>,
+    maxMs = 60_000,
+  ): Promise<{ code?: string; message: string; details?: Readonly<Record<string, unknown>> }> {
     try {
       await this.settle(p, maxMs);
     } catch (err) {
-      return err as { code?: string; message: string };
+      return err as { code?: string; message: string; details?: Readonly<Record<string, unknown>> };
     }
     throw new Error(`seed ${this.seed}: expected a rejection`);
   }
