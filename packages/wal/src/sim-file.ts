@@ -98,7 +98,7 @@ export class SimFile {
    * byte of the pending writes, cutting the write that holds that byte; `'garbage'` does the
    * same but fills the rest of the cut write with random bytes (a torn sector full of noise);
    * `'pages'` keeps or loses each 4 KiB page of every pending write independently (writeback
-   * out of order).
+   * out of order), except that of the writes into one page only a prefix survives.
    */
   crash(mode: TearMode, rng: Random): void {
     const pending = this.#pending;
@@ -108,6 +108,11 @@ export class SimFile {
       return;
     }
     if (mode === 'pages') {
+      // A page is written back with its content at that moment, so of the writes into one page a
+      // crash keeps a prefix (in write order): once one is lost, every later one into that page
+      // is lost too. (Losing an earlier write while keeping a later one in the same page is
+      // impossible on a real disk, and leaves holes smaller than a sector.)
+      const lostPages = new Set<number>();
       for (const op of pending) {
         if (op.kind === 'resize') {
           this.#apply(op);
@@ -115,7 +120,10 @@ export class SimFile {
         }
         const end = op.position + op.data.byteLength;
         for (let page = op.position - (op.position % PAGE); page < end; page += PAGE) {
-          if (!rng.chance(0.5)) continue;
+          if (!rng.chance(0.5) || lostPages.has(page)) {
+            lostPages.add(page);
+            continue;
+          }
           const from = Math.max(page, op.position);
           const to = Math.min(page + PAGE, end);
           this.#apply({

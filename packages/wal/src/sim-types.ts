@@ -30,7 +30,7 @@ export interface SimCrashOptions {
    * What happens to each file's unsynced writes: `'drop'` loses them all; `'torn'` keeps them
    * up to a random byte, cutting the write that holds it; `'garbage'` is `'torn'` with the rest
    * of the cut write filled with random bytes; `'pages'` keeps or loses each 4 KiB page
-   * independently; `'random'` (the default) picks one of these per file.
+   * independently (of the writes into one page, a prefix); `'random'` (the default) picks one of these per file.
    */
   readonly writes?: TearMode | 'random';
   /**
