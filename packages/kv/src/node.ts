@@ -55,6 +55,7 @@ import {
 import type { KvCommand } from './commands.js';
 import type { NodeContext } from './context.js';
 import { KvError } from './errors.js';
+import { kvFaultsOf, resumeOffByOne } from './faults.js';
 import { grant, keepAliveOnce, leases, revoke, timeToLive } from './lease-api.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { KvLimits } from './limits.js';
@@ -283,6 +284,8 @@ export class KvNode extends EventEmitter<KvNodeEvents> implements KvApi {
   /** Waits until this member has applied everything acknowledged before the call (ReadIndex). */
   async #readBarrier(req: RequestOptions): Promise<void> {
     this.#checkOpen();
+    // Test-only fault (faults.ts): answer from the local store without ReadIndex.
+    if (kvFaultsOf(this).readsSkipReadIndex) return;
     try {
       await this.replica.readIndex({
         timeoutMs: req.timeoutMs ?? this.#opts.requestTimeoutMs,
@@ -367,7 +370,9 @@ export class KvNode extends EventEmitter<KvNodeEvents> implements KvApi {
       const reason = this.#stopped ? 'STOPPED: the member is stopped' : 'UNAVAILABLE: the member failed';
       return new NodeWatch(id, request, { failure: reason, revision: store.revision }, onEnd);
     }
-    const w = new NodeWatch(id, request, store, onEnd);
+    // Test-only fault (faults.ts): a resumed watch starts one revision late.
+    const req = kvFaultsOf(this).watchResumeOffByOne ? resumeOffByOne(request, store.revision) : request;
+    const w = new NodeWatch(id, req, store, onEnd);
     if (!w.ended) this.#watches.add(w);
     return w;
   }

@@ -3,6 +3,7 @@ import { confStatesEquivalent, restoreConfState } from './confchange/restore.js'
 import type { ResolvedConfig } from './config.js';
 import { grantOrRejectVote, hup } from './election.js';
 import { RaftError } from './errors.js';
+import { type RaftFaults, raftFaultsOf } from './faults.js';
 import { EMPTY_DATA } from './log/limit.js';
 import { RaftLog } from './log/raft-log.js';
 import type { Logger } from './logger.js';
@@ -48,6 +49,8 @@ export class Raft {
   readonly id: NodeId;
   readonly cfg: ResolvedConfig;
   readonly logger: Logger;
+  /** Test-only fault switches (`faults.ts`): none in production. */
+  readonly faults: RaftFaults;
   /** The latest term this member has seen (Figure 2, persistent). Never decreases. */
   term = 0;
   /** The candidate this member voted for in `term`, or NONE (Figure 2, persistent). */
@@ -112,6 +115,7 @@ export class Raft {
     this.id = cfg.id;
     this.cfg = cfg;
     this.logger = cfg.logger;
+    this.faults = raftFaultsOf(cfg.storage);
     this.#rng = seededRandom(cfg.seed);
     this.raftLog = new RaftLog(cfg.storage, cfg.maxCommittedSizePerReady, cfg.logger);
     this.trk = new ProgressTracker(cfg.maxInflightMsgs, cfg.maxInflightBytes);
@@ -443,7 +447,11 @@ export class Raft {
 
   /** Commits what a quorum has (§5.3, restricted to the current term by §5.4.2). */
   maybeCommit(): boolean {
-    return this.raftLog.maybeCommit(this.trk.committed(), this.term);
+    const index = this.trk.committed();
+    // Test-only fault (faults.ts, §5.4.2 / Figure 8): pass the entry's own term, so any entry a
+    // quorum holds is committed by counting replicas, even one from an earlier term.
+    const term = this.faults.commitPreviousTermByCount ? (this.raftLog.term(index) ?? 0) : this.term;
+    return this.raftLog.maybeCommit(index, term);
   }
 
   /** The commit index advanced on the leader: release parked reads and tell the followers. */

@@ -20,7 +20,8 @@ export function stepLeader(r: Raft, m: Message): void {
       // Thesis §6.2: a leader that did not hear from a quorum within an election timeout may be
       // deposed already; stepping down stops it from serving stale lease reads and lets the
       // clients find the real leader.
-      if (!r.trk.quorumActive()) {
+      // Test-only fault (faults.ts): a leader that ignores the loss of its quorum.
+      if (!r.trk.quorumActive() && !r.faults.leaderIgnoresQuorumLoss) {
         r.logger.warn(`${r.id} stepped down to follower since quorum is not active`);
         r.becomeFollower(r.term, NONE);
       }

@@ -1,6 +1,7 @@
 import type { Entry, HardState, MemoryStorage, Snapshot } from '@flotilla/raft';
 import { AcceptedLog } from './accepted-log.js';
 import { invalid, WalError } from './errors.js';
+import { walFaultsOf } from './faults.js';
 import type { DirectoryLock, FileSystem } from './file-system.js';
 import { entriesRecordSize, FrameBuilder, HARD_STATE_RECORD_SIZE, SNAPSHOT_RECORD_SIZE } from './format.js';
 import { parseName, snapshotName, snapshotTmpName } from './names.js';
@@ -302,7 +303,8 @@ export class Wal implements ReplicaStorage {
       }
     }
     if (frames.bodySize > 0) await log.writeFrame(frames.finish(log.chain));
-    if (mustSync) await log.sync();
+    // Test-only fault (faults.ts): acknowledge without the fsync.
+    if (mustSync && !walFaultsOf(this).ackBeforeFsync) await log.sync();
     // 3. Durable: make it visible to Raft, then acknowledge, in call order.
     for (const r of batch) this.#apply(r);
     // The batch is the head of #pending (calls are applied in order); drop it in one go.
