@@ -1,0 +1,8 @@
+/**
+ * The lease workload: 40 seeded deterministic runs (3 or 5 members, nemeses drawn from the seed) that
+ * must pass the lease checker and the Raft invariants. A failure prints the seed and the `pnpm soak` command that replays it;
+ * the run's files go to `test/out/<run-id>/`.
+ */
+import { seeds, simulationTests } from './support.js';
+
+simulationTests('lease', seeds(1, 40));

@@ -1,0 +1,52 @@
+/**
+ * A run's files, so a person (or another checker) can study it: written to
+ * `test/out/<run-id>/` for every failing run, and for every run with `--out DIR`.
+ *
+ * | file              | content                                                                 |
+ * | ----------------- | ----------------------------------------------------------------------- |
+ * | `history.jsonl`   | the client history (the format in test/README.md)                       |
+ * | `watch.jsonl`     | delivered watch events and start/end markers (watch workload)            |
+ * | `lock.jsonl`      | resource accesses and session revocations (lock workload)                |
+ * | `run.json`        | seed, workload, profile, faults, replay command, verdicts, counts        |
+ * | `nemesis.txt`     | the schedule (data) and what each event did when it ran                  |
+ * | `explanation.txt` | every checker's explanation, failing ones first, and liveness problems   |
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatLockLog, type LockLogLine } from '../checkers/lock/log.js';
+import { formatHistory } from '../history/jsonl.js';
+import type { HistoryEvent, JsonValue } from '../history/types.js';
+import { formatWatchLog, type WatchLogLine } from '../history/watch-log.js';
+import type { Verdict } from '../workloads/judge.js';
+
+/** `test/out`, where failing runs are written by default (git-ignored). */
+export const DEFAULT_OUT_DIR: string = resolve(fileURLToPath(import.meta.url), '../../../out');
+
+/** What {@link writeRunArtifacts} writes; every mode can fill it. */
+export interface RunArtifacts {
+  readonly runId: string;
+  readonly history: readonly HistoryEvent[];
+  readonly watchLog: readonly WatchLogLine[];
+  readonly lockLog: readonly LockLogLine[];
+  readonly verdicts: readonly Verdict[];
+  /** The schedule as text (`formatSchedule`) and the executed log, one line each. */
+  readonly nemesis: string;
+  /** Facts about the run for `run.json` (seed, workload, replay command, counts, ...). */
+  readonly meta: Readonly<Record<string, JsonValue>>;
+}
+
+/** Writes `a` to `<dir>/<run-id>/` and returns that directory. */
+export function writeRunArtifacts(dir: string, a: RunArtifacts): string {
+  const target = join(dir, a.runId);
+  mkdirSync(target, { recursive: true });
+  writeFileSync(join(target, 'history.jsonl'), formatHistory(a.history));
+  if (a.watchLog.length > 0) writeFileSync(join(target, 'watch.jsonl'), formatWatchLog(a.watchLog));
+  if (a.lockLog.length > 0) writeFileSync(join(target, 'lock.jsonl'), formatLockLog(a.lockLog));
+  const verdicts = a.verdicts.map((v) => ({ checker: v.checker, valid: v.valid, summary: v.summary }));
+  writeFileSync(join(target, 'run.json'), `${JSON.stringify({ ...a.meta, verdicts }, null, 2)}\n`);
+  writeFileSync(join(target, 'nemesis.txt'), `${a.nemesis}\n`);
+  const ordered = [...a.verdicts].sort((x, y) => Number(x.valid === true) - Number(y.valid === true));
+  writeFileSync(join(target, 'explanation.txt'), `${ordered.map((v) => v.explanation).join('\n\n')}\n`);
+  return target;
+}

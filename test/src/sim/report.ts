@@ -1,0 +1,80 @@
+/**
+ * A simulated run's result in the shared report shapes: a summary row, its files, and the
+ * message a failing run prints (seed, replay command, verdicts, where its files are).
+ */
+import { formatSchedule } from '../nemesis/schedule.js';
+import { type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
+import type { SummaryRow } from '../report/summary.js';
+import type { RunResult } from './run.js';
+
+/** The summary row of a run. */
+export function summaryOf(r: RunResult): SummaryRow {
+  return {
+    runId: r.runId,
+    workload: r.spec.workload,
+    nemeses: r.spec.schedule.kinds,
+    ops: r.stats.ops,
+    ok: r.stats.ok,
+    fail: r.stats.fail,
+    info: r.stats.info,
+    verdicts: r.verdicts.map((v) => ({ checker: v.checker, valid: v.valid, summary: v.summary })),
+    valid: r.valid,
+  };
+}
+
+/** The files of a run. */
+export function artifactsOf(r: RunResult): RunArtifacts {
+  const s = r.spec;
+  const nemesis = [
+    formatSchedule(s.schedule),
+    '',
+    'what each event did (ms since the load phase started):',
+    ...r.nemesisLog.map((l) => `  ${String(l.at).padStart(6)}  ${l.event}  ->  ${l.did}`),
+  ].join('\n');
+  return {
+    runId: r.runId,
+    history: r.record.history,
+    watchLog: r.record.watchLog,
+    lockLog: r.record.lockLog,
+    verdicts: r.verdicts,
+    nemesis,
+    meta: {
+      runId: r.runId,
+      seed: s.seed,
+      workload: s.workload,
+      profile: s.profile,
+      faults: [...s.faultNames],
+      replay: r.replay,
+      valid: r.valid,
+      members: [...s.founders],
+      loadMs: s.loadMs,
+      nemeses: [...s.schedule.kinds],
+      stats: { ...r.stats },
+      problems: [...r.problems],
+    },
+  };
+}
+
+/** Writes the run's files under `dir` and returns their directory. */
+export function writeRun(dir: string, r: RunResult): string {
+  return writeRunArtifacts(dir, artifactsOf(r));
+}
+
+/** What a failing run prints: the seed, how to replay it, what failed, where its files are. */
+export function describeFailure(r: RunResult, filesAt?: string): string {
+  const failing = r.verdicts.filter((v) => v.valid !== true);
+  return [
+    `FAIL ${r.runId} (seed ${r.spec.seed}): ${failing.map((v) => `${v.checker}: ${v.summary}`).join('; ')}`,
+    `  replay: ${r.replay}`,
+    ...(filesAt === undefined ? [] : [`  files:  ${filesAt}`]),
+    ...failing.map((v) => indent(v.explanation, 4, 40)),
+  ].join('\n');
+}
+
+function indent(text: string, n: number, maxLines: number): string {
+  const lines = text.split('\n');
+  const kept = lines.slice(0, maxLines).map((l) => `${' '.repeat(n)}${l}`);
+  if (lines.length > maxLines)
+    kept.push(`${' '.repeat(n)}... (${lines.length - maxLines} more lines in explanation.txt)`);
+  return kept.join('\n');
+}
