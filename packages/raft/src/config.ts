@@ -8,9 +8,21 @@ import type { NodeId } from './types.js';
  *
  * - `'safe'` (default): the leader confirms it is still leader with a heartbeat round to a quorum
  *   before answering. Correct whatever the clocks do.
- * - `'leaseBased'`: the leader answers from its commit index at once, trusting that no other
- *   leader can exist while CheckQuorum keeps it in power (thesis §6.4.1). Faster, but it relies on
- *   bounded clock drift between members; it requires `checkQuorum`.
+ * - `'leaseBased'`: the leader answers from its commit index at once while it holds a lease
+ *   (thesis §6.4.1): a quorum of voters acknowledged a heartbeat it *sent* less than
+ *   `electionTick - leaseMarginTicks` of its ticks ago. Those voters will not vote for anyone
+ *   else for `electionTick` of their own ticks after receiving it, so no other leader can exist
+ *   before the lease ends. Message delay does not matter (the lease counts from the send time);
+ *   what it assumes is that clock rates differ by less than the margin allows: while the leader
+ *   counts its lease, no other member may tick more than `leaseMarginTicks - 1` times more than
+ *   the leader does. A host must therefore tick from a monotonic clock and, after the process
+ *   stalled (a GC pause, SIGSTOP, a suspended VM), deliver the ticks it missed before it steps
+ *   anything else: a leader whose clock stood still would trust an expired lease. Without a
+ *   lease (a new leader before its first acknowledged heartbeat, a leader cut off from its
+ *   quorum, during and after a leadership transfer in the same term) a read is confirmed as in
+ *   `'safe'` mode instead. Requires `checkQuorum`. With it, a member that heard from a leader
+ *   in the last `electionTick` ticks, or restarted less than `electionTick` ticks ago, neither
+ *   votes nor lets `campaign()` start an election (it would end the lease early).
  */
 export type ReadOnlyOption = 'safe' | 'leaseBased';
 
@@ -88,6 +100,18 @@ export interface RaftConfig {
   readonly preVote?: boolean;
   /** How ReadIndex requests are served. Default `'safe'`. `'leaseBased'` requires `checkQuorum`. */
   readonly readOnlyOption?: ReadOnlyOption;
+  /**
+   * `'leaseBased'` only: how many ticks before the followers' election timeout (`electionTick`)
+   * the leader stops trusting a heartbeat round, so its lease lasts `electionTick -
+   * leaseMarginTicks` ticks from the moment it sent the heartbeat a quorum acknowledged. One tick
+   * covers the tick granularity; each further tick tolerates another member ticking once more
+   * than the leader during the lease, so members may tick up to `(leaseMarginTicks - 1) /
+   * (electionTick - leaseMarginTicks)` faster than the leader. An integer in `[1, electionTick)`.
+   * Default `1 + ceil(electionTick / 10)` (at most `electionTick - 1`): with `electionTick` 10
+   * the lease lasts 8 ticks and tolerates members ticking 12.5% faster than the leader. Ignored
+   * in `'safe'` mode.
+   */
+  readonly leaseMarginTicks?: number;
   /** When true, followers refuse proposals (`PROPOSAL_DROPPED`) instead of forwarding them. Default false. */
   readonly disableProposalForwarding?: boolean;
   /**
@@ -123,6 +147,8 @@ export interface ResolvedConfig {
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly readOnlyOption: ReadOnlyOption;
+  /** In `[1, electionTick)`. */
+  readonly leaseMarginTicks: number;
   readonly disableProposalForwarding: boolean;
   readonly stepDownOnRemoval: boolean;
   readonly seed: number;
@@ -133,6 +159,14 @@ export interface ResolvedConfig {
 export const DEFAULT_MAX_SIZE_PER_MSG = 1024 * 1024;
 /** Default `maxInflightMsgs`. */
 export const DEFAULT_MAX_INFLIGHT_MSGS = 256;
+
+/**
+ * Default `leaseMarginTicks`: one tick for granularity plus a tenth of the election timeout for
+ * clock drift, leaving the lease at least one tick.
+ */
+export function defaultLeaseMarginTicks(electionTick: number): number {
+  return Math.min(electionTick - 1, 1 + Math.ceil(electionTick / 10));
+}
 
 function invalid(message: string): never {
   throw new RaftError('INVALID_CONFIG', message);
@@ -208,6 +242,12 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
   if (readOnlyOption === 'leaseBased' && !checkQuorum) {
     invalid("readOnlyOption 'leaseBased' requires checkQuorum");
   }
+  const leaseMarginTicks = c.leaseMarginTicks ?? defaultLeaseMarginTicks(c.electionTick);
+  if (!Number.isSafeInteger(leaseMarginTicks) || leaseMarginTicks < 1 || leaseMarginTicks >= c.electionTick) {
+    invalid(
+      `leaseMarginTicks must be an integer in [1, electionTick (${c.electionTick})), got ${String(leaseMarginTicks)}`,
+    );
+  }
   const seed = c.seed ?? c.id;
   if (!Number.isSafeInteger(seed)) invalid(`seed must be a safe integer, got ${String(seed)}`);
   const logger = c.logger ?? silentLogger;
@@ -235,6 +275,7 @@ export function resolveConfig(c: RaftConfig): ResolvedConfig {
     checkQuorum,
     preVote: flag('preVote', c.preVote, false),
     readOnlyOption,
+    leaseMarginTicks,
     disableProposalForwarding: flag('disableProposalForwarding', c.disableProposalForwarding, false),
     stepDownOnRemoval: flag('stepDownOnRemoval', c.stepDownOnRemoval, true),
     seed,

@@ -13,10 +13,11 @@ import type { Storage } from './storage.js';
 /** The Raft core's fault switches (all off unless armed). */
 export interface RaftFaults {
   /**
-   * The leader keeps leading after an election timeout without hearing from a quorum: the
-   * CheckQuorum step-down (thesis §6.2) is skipped. Harmless to safety with ReadIndex reads
-   * (a deposed leader cannot confirm a heartbeat round), fatal with lease-based reads (thesis
-   * §6.4.1: the lease is only valid because the leader steps down in time).
+   * The leader ignores the loss of its quorum: the CheckQuorum step-down (thesis §6.2) is
+   * skipped, and with lease-based reads it answers from its lease whether or not a quorum
+   * acknowledged it recently (thesis §6.4.1), as if the quorum were still there. Harmless to
+   * safety with ReadIndex reads (a deposed leader cannot confirm a heartbeat round), a stale
+   * read with lease-based reads.
    */
   readonly leaderIgnoresQuorumLoss?: boolean;
   /**

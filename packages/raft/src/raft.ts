@@ -4,6 +4,7 @@ import type { ResolvedConfig } from './config.js';
 import { grantOrRejectVote, hup } from './election.js';
 import { RaftError } from './errors.js';
 import { type RaftFaults, raftFaultsOf } from './faults.js';
+import { LeaderLease } from './lease-read.js';
 import { EMPTY_DATA } from './log/limit.js';
 import { RaftLog } from './log/raft-log.js';
 import type { Logger } from './logger.js';
@@ -89,12 +90,22 @@ export class Raft {
   /** Payload bytes the leader appended and has not yet seen applied (maxUncommittedEntriesSize). */
   uncommittedSize = 0;
   readOnly = new ReadOnly();
+  /** The leader's lease for `'leaseBased'` reads (thesis §6.4.1); a fresh one every term. */
+  lease: LeaderLease;
   /** ReadIndex requests parked until the leader commits an entry of its term (thesis §6.4). */
   pendingReadIndexMessages: ReadIndexMessage[] = [];
   /** Ticks since the last election timeout reset (followers: since hearing from the leader). */
   electionElapsed = 0;
   /** Leader only: ticks since the last heartbeat. */
   heartbeatElapsed = 0;
+  /**
+   * `'leaseBased'` only: ticks (capped at `electionTick`) since this member last heard from a
+   * leader of any term, or since it restarted. Unlike `electionElapsed` and `lead`, a change of
+   * term or role does not reset it, so a member that acknowledged a leader's heartbeat keeps
+   * refusing votes for a full election timeout whatever else it receives; the leader's lease
+   * (lease-read.ts) rests on that.
+   */
+  leaderContactElapsed: number;
   /** This round's election timeout, drawn from [electionTick, 2·electionTick) (§5.2). */
   randomizedElectionTimeout = 0;
   /**
@@ -119,6 +130,7 @@ export class Raft {
     this.#rng = seededRandom(cfg.seed);
     this.raftLog = new RaftLog(cfg.storage, cfg.maxCommittedSizePerReady, cfg.logger);
     this.trk = new ProgressTracker(cfg.maxInflightMsgs, cfg.maxInflightBytes);
+    this.lease = new LeaderLease(cfg.electionTick, cfg.leaseMarginTicks);
     const { hardState, confState } = cfg.storage.initialState();
 
     const restored = restoreConfState(this.changerInput(), confState);
@@ -127,6 +139,11 @@ export class Raft {
       throw new RaftError('INVARIANT_VIOLATED', 'restored configuration differs from the stored ConfState');
     }
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    // A restarted member (it has been in a term, so a leader may hold a lease on its
+    // acknowledgement) cannot tell how recently it heard from that leader: in lease mode it
+    // assumes just now. A brand-new member (term 0) has acknowledged nothing.
+    this.leaderContactElapsed =
+      this.cfg.readOnlyOption === 'leaseBased' && this.term > 0 ? 0 : cfg.electionTick;
     if (cfg.applied > 0) {
       const log = this.raftLog;
       if (cfg.applied > log.committed || cfg.applied < log.applied) {
@@ -227,6 +244,7 @@ export class Raft {
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly();
+    this.lease = new LeaderLease(this.cfg.electionTick, this.cfg.leaseMarginTicks);
     this.pendingReadIndexMessages = [];
     this.pendingBcast = false;
   }
@@ -309,6 +327,7 @@ export class Raft {
   // -------------------------------------------------------------------------------------------
 
   tick(): void {
+    if (this.leaderContactElapsed < this.cfg.electionTick) this.leaderContactElapsed++;
     if (this.state === 'leader') this.tickHeartbeat();
     else this.tickElection();
   }
@@ -326,6 +345,7 @@ export class Raft {
   tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    this.lease.tick();
     if (this.electionElapsed >= this.cfg.electionTick) {
       this.electionElapsed = 0;
       if (this.cfg.checkQuorum) this.step({ type: 'checkQuorum', from: this.id, to: this.id, term: 0 });
@@ -358,9 +378,13 @@ export class Raft {
         // it because the leader itself asked for the election.
         const inLease =
           this.cfg.checkQuorum && this.lead !== NONE && this.electionElapsed < this.cfg.electionTick;
-        if (!m.transfer && inLease) {
+        if (!m.transfer && (inLease || this.#leaderMayHoldLease())) {
+          const remaining = Math.max(
+            inLease ? this.cfg.electionTick - this.electionElapsed : 0,
+            this.cfg.electionTick - this.leaderContactElapsed,
+          );
           this.logger.info(
-            `${this.id} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${this.vote}] ignored ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}: lease is not expired (remaining ticks: ${this.cfg.electionTick - this.electionElapsed})`,
+            `${this.id} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${this.vote}] ignored ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}: lease is not expired (remaining ticks: ${remaining})`,
           );
           return;
         }
@@ -380,8 +404,21 @@ export class Raft {
       return;
     }
 
+    // §5.2: a message from the leader of our (possibly just adopted) term. Only a leader sends
+    // these, and a leader never receives them in its own term.
+    if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') this.leaderContactElapsed = 0;
+
     switch (m.type) {
       case 'hup':
+        if (!m.transfer && this.state !== 'leader' && this.#leaderMayHoldLease()) {
+          // Our own election timer never fires this early (it restarts on the same messages);
+          // only the host's campaign() gets here. Our vote for ourselves would break the lease
+          // of the leader we just heard from, like forgetLeader (which lease mode refuses too).
+          this.logger.warn(
+            `${this.id} ignoring campaign at term ${this.term}: a leader's lease may not be expired (remaining ticks: ${this.cfg.electionTick - this.leaderContactElapsed})`,
+          );
+          return;
+        }
         hup(this, m.transfer ? 'transfer' : this.cfg.preVote ? 'preElection' : 'election');
         return;
       case 'vote':
@@ -392,6 +429,16 @@ export class Raft {
     if (this.state === 'leader') stepLeader(this, m);
     else if (this.state === 'follower') stepFollower(this, m);
     else stepCandidate(this, m);
+  }
+
+  /**
+   * `'leaseBased'` mode: a leader may still count on this member's acknowledgement of one of its
+   * heartbeats (lease-read.ts), so this member must not vote or campaign yet. etcd's check
+   * ("lease is not expired" above) forgets the leader when the term moves on without it (a late
+   * answer with a higher term, a pre-campaign) and on restart; this one does not.
+   */
+  #leaderMayHoldLease(): boolean {
+    return this.cfg.readOnlyOption === 'leaseBased' && this.leaderContactElapsed < this.cfg.electionTick;
   }
 
   /** A message from an older term. */

@@ -167,7 +167,9 @@ export class RawNode {
 
   /**
    * Starts an election now (a PreVote round first when `preVote` is on). A no-op on the leader,
-   * a learner, a non-member, or while committed conf changes are not yet applied.
+   * a learner, a non-member, or while committed conf changes are not yet applied; with
+   * `'leaseBased'` reads also within `electionTick` ticks of hearing from a leader or of a
+   * restart, since a leader's lease may still count on this member.
    */
   campaign(): void {
     const id = this.#raft.id;

@@ -107,17 +107,23 @@ export function bcastAppend(r: Raft): void {
 }
 
 /**
- * Sends heartbeats to every other member, carrying the ReadIndex sequence that would confirm
- * every pending read (thesis §6.4).
+ * Sends heartbeats to every other member, carrying the read sequence (thesis §6.4): in `'safe'`
+ * mode the one that would confirm every pending read, in `'leaseBased'` mode a fresh one that
+ * renews the lease once a quorum echoes it (lease-read.ts). Returns the sequence sent.
  */
-export function bcastHeartbeat(r: Raft): void {
-  const seq = r.readOnly.heartbeatSeq();
+export function bcastHeartbeat(r: Raft): number {
+  const seq = r.cfg.readOnlyOption === 'safe' ? r.readOnly.heartbeatSeq() : r.lease.nextHeartbeat(r.id);
   for (const id of r.trk.ids) {
     if (id !== r.id) sendHeartbeat(r, id, seq);
   }
+  return seq;
 }
 
-/** Tells the transferee to campaign now (thesis §3.10). */
+/**
+ * Tells the transferee to campaign now (thesis §3.10). Its campaign bypasses the followers'
+ * vote stickiness, so the lease is over for this term (`LeaderLease.revoke`).
+ */
 export function sendTimeoutNow(r: Raft, to: NodeId): void {
+  r.lease.revoke();
   r.send({ type: 'timeoutNow', from: r.id, to, term: r.term });
 }

@@ -18,8 +18,8 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     case 'checkQuorum':
       // Thesis §6.2: a leader that did not hear from a quorum within an election timeout may be
-      // deposed already; stepping down stops it from serving stale lease reads and lets the
-      // clients find the real leader.
+      // deposed already; stepping down lets the clients find the real leader. (Lease reads do
+      // not wait for this: the lease expires on its own, lease-read.ts.)
       // Test-only fault (faults.ts): a leader that ignores the loss of its quorum.
       if (!r.trk.quorumActive() && !r.faults.leaderIgnoresQuorumLoss) {
         r.logger.warn(`${r.id} stepped down to follower since quorum is not active`);

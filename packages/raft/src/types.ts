@@ -171,6 +171,8 @@ export interface VoteRespMessage extends MessageBase {
  * The leader's heartbeat. `commit` is capped at what the follower is known to hold.
  * `readSeq` is the leader-generated ReadIndex round this heartbeat confirms (0 = none); it is
  * never the user's context, so retried user contexts cannot be confused (etcd-io/raft#397).
+ * With `'leaseBased'` reads every heartbeat broadcast carries a fresh one, which renews the
+ * leader's lease once a quorum echoed it.
  */
 export interface HeartbeatMessage extends MessageBase {
   readonly type: 'heartbeat';

@@ -1,7 +1,8 @@
 /**
  * Linearizable reads (thesis §6.4): ReadIndex confirmed by a heartbeat round carrying a
  * leader-generated sequence (etcd-io/raft#397), parked until the leader committed an entry of
- * its term (etcd #7331), forwarded from followers; and lease-based reads (thesis §6.4.1).
+ * its term (etcd #7331), forwarded from followers. Lease-based reads (thesis §6.4.1) are in
+ * lease-read.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -162,36 +163,6 @@ describe('ReadIndex, safe mode (thesis §6.4)', () => {
     n.read();
     n.step({ type: 'heartbeat', from: 2, to: 1, term: 5, commit: 1, readSeq: 0 });
     n.step(heartbeatResp(3, 1, 5, 1));
-    n.read();
-    assert.deepEqual(n.readStates, []);
-  });
-});
-
-describe('lease-based reads (thesis §6.4.1)', () => {
-  test('the leader answers from its commit index without a heartbeat round', () => {
-    const n = leader({ checkQuorum: true, readOnlyOption: 'leaseBased' });
-    n.node.readIndex(enc('fast'));
-    const msgs = n.read();
-    assert.deepEqual(only(msgs, 'heartbeat'), []);
-    assert.deepEqual(
-      n.readStates.map((s) => [s.index, dec(s.requestCtx)]),
-      [[1, 'fast']],
-    );
-  });
-
-  test('forwarded lease reads are answered at once too', () => {
-    const net = new Network([1, 2, 3], { config: { checkQuorum: true, readOnlyOption: 'leaseBased' } });
-    net.stabilize();
-    net.campaign(1);
-    net.ignore('heartbeat');
-    net.node(3).readIndex(enc('q'));
-    net.stabilize();
-    assert.deepEqual(ctxs(net.peer(3).readStates), ['q']);
-  });
-
-  test('heartbeat answers carrying a sequence are ignored in lease mode', () => {
-    const n = leader({ checkQuorum: true, readOnlyOption: 'leaseBased' });
-    n.step(heartbeatResp(2, 1, 1, 7));
     n.read();
     assert.deepEqual(n.readStates, []);
   });
