@@ -12,7 +12,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { LogFields, Logger } from '@flotilla/replica';
+import { type Clock, type LogFields, type Logger, SkewedClock, systemClock } from '@flotilla/replica';
 import { createTcpTransport, type TcpTlsOptions } from '@flotilla/transport-tcp';
 import { createKvNode } from '../create.js';
 import { invalid } from '../errors.js';
@@ -78,6 +78,33 @@ function pem(path: string | undefined): Buffer | undefined {
   } catch (err) {
     throw invalid(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * Test aid, never needed in production: the clock nemesis of the verification suite's real
+ * mode (`test/src/real`) skews members' clocks. With the environment variable
+ * `FLOTILLA_CLOCK_FILE` set, the member runs on a {@link SkewedClock} over the system clock
+ * whose skew is read from that JSON file (`{"rate": 1.05, "offsetMs": 120}`: drift 5% fast,
+ * reading stepped 120 ms forward) at start and again on every SIGUSR2. Without it, the system
+ * clock as always.
+ */
+function testAidClock(logger: Logger): Clock {
+  const file = process.env.FLOTILLA_CLOCK_FILE;
+  if (file === undefined || file === '') return systemClock;
+  const clock = new SkewedClock(systemClock);
+  const load = (): void => {
+    try {
+      const skew = JSON.parse(readFileSync(file, 'utf8')) as { rate?: unknown; offsetMs?: unknown };
+      if (typeof skew.rate === 'number') clock.setRate(skew.rate);
+      if (typeof skew.offsetMs === 'number') clock.setOffset(skew.offsetMs);
+      logger.warn('test aid: clock skew', { rate: clock.rate, offsetMs: clock.offsetMs });
+    } catch (err) {
+      logger.error(`test aid: cannot apply clock skew from ${file}: ${String(err)}`);
+    }
+  };
+  load();
+  process.on('SIGUSR2', load);
+  return clock;
 }
 
 /** Runs the member until a signal; resolves with the exit code. */
@@ -154,6 +181,7 @@ export async function runMember(values: Values): Promise<number> {
   });
   const node = await createKvNode({
     id,
+    clock: testAidClock(logger),
     ...(state === 'new' ? { peers: [...peers.keys()] } : { join: true }),
     dataDir,
     transport,
