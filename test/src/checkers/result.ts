@@ -61,3 +61,10 @@ export function verdictLine(name: string, valid: Validity): string {
   const word = valid === true ? 'VALID' : valid === false ? 'INVALID' : 'UNKNOWN (a budget ran out)';
   return `${name}: ${word}`;
 }
+
+/** The verdict of several checks together: false if any failed, else unknown if any was undecided. */
+export function combineValidity(vs: readonly Validity[]): Validity {
+  if (vs.includes(false)) return false;
+  if (vs.includes('unknown')) return 'unknown';
+  return true;
+}

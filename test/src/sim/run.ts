@@ -11,9 +11,9 @@
  */
 import { seededRandom } from '@flotilla/raft';
 import type { LockLogLine, SessionRevocation } from '../checkers/lock/log.js';
-import type { Validity } from '../checkers/result.js';
+import { combineValidity, type Validity } from '../checkers/result.js';
+import { closeOpenOperations } from '../history/close-open.js';
 import { HistoryRecorder } from '../history/recorder.js';
-import type { HistoryEvent } from '../history/types.js';
 import type { WatchLogLine } from '../history/watch-log.js';
 import { type NemesisLogLine, SimNemesis } from '../nemesis/sim-nemesis.js';
 import { makeWorkload } from '../workloads/index.js';
@@ -225,7 +225,7 @@ export async function runSimulation(spec: RunSpec): Promise<RunResult> {
   return {
     runId: runIdOf(spec),
     spec,
-    valid: combine(verdicts.map((v) => v.valid)),
+    valid: combineValidity(verdicts.map((v) => v.valid)),
     verdicts,
     record,
     nemesisLog: nemesis.log,
@@ -244,32 +244,6 @@ function describeMembers(cluster: SimKvCluster): string {
       return `${id}: ${st.raftState} term ${st.term} commit ${st.commit} applied ${st.applied} voters ${st.members.voters.join('/')} learners ${st.members.learners.join('/') || '-'}`;
     })
     .join('; ');
-}
-
-/**
- * Operations still in flight when a run was cut short end `info` (their outcome is unknown), so
- * the history keeps the format's rule that every invoke has one completion.
- */
-function closeOpenOperations(events: readonly HistoryEvent[]): HistoryEvent[] {
-  const open = new Map<number, HistoryEvent>();
-  for (const e of events) {
-    if (e.type === 'invoke') open.set(e.process, e);
-    else open.delete(e.process);
-  }
-  const out = [...events];
-  const last = events[events.length - 1];
-  for (const inv of open.values()) {
-    out.push({
-      index: out.length,
-      time: last?.time ?? 0,
-      process: inv.process,
-      type: 'info',
-      f: inv.f,
-      value: inv.value,
-      error: 'RUN_CUT_SHORT',
-    });
-  }
-  return out;
 }
 
 /** Messages a run may deliver before it counts as a storm (a normal run delivers under 50,000). */
@@ -316,10 +290,4 @@ function livenessVerdict(problems: readonly string[]): Verdict {
     summary: `${problems.length} problem(s)`,
     explanation: ['liveness: INVALID', ...problems.map((p) => `  ${p}`)].join('\n'),
   };
-}
-
-function combine(vs: readonly Validity[]): Validity {
-  if (vs.includes(false)) return false;
-  if (vs.includes('unknown')) return 'unknown';
-  return true;
 }
