@@ -41,6 +41,42 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/** Below this length a JavaScript copy loop beats a native write call (measured). */
+const LOOP_MAX = 24;
+
+/**
+ * `Buffer.prototype.latin1Write`: undocumented, but present in every Node release (msgpackr
+ * relies on its sibling `utf8Write` the same way, with the same fallback).
+ */
+type Latin1Write = (this: Buffer, s: string, at: number, length: number) => number;
+const nativeLatin1Write = (Buffer.prototype as Buffer & { latin1Write?: Latin1Write }).latin1Write;
+
+/**
+ * Writes the binary string `s` (char codes 0..255) into `buf` at `at` and returns the byte
+ * count. Calls the native writer directly when Node has it: `Buffer.prototype.write` validates
+ * and dispatches its arguments in JavaScript first, which measured as costly as the copy itself
+ * for 100-byte values.
+ */
+export const writeLatin1: (buf: Buffer, s: string, at: number, length: number) => number =
+  typeof nativeLatin1Write === 'function'
+    ? (buf, s, at, length) => nativeLatin1Write.call(buf, s, at, length)
+    : (buf, s, at, length) => buf.write(s, at, length, 'latin1');
+
+/** Writes binary string `s` into `out` at `at`; returns the offset after it. */
+export function writeString(out: Buffer, at: number, s: string): number {
+  const n = s.length;
+  if (n > LOOP_MAX) return at + writeLatin1(out, s, at, n);
+  for (let j = 0; j < n; j++) out[at + j] = s.charCodeAt(j);
+  return at + n;
+}
+
+/** Writes binary strings back to back into `out` from `at`; returns the offset after them. */
+export function writeStrings(out: Buffer, at: number, parts: readonly string[]): number {
+  let off = at;
+  for (let i = 0; i < parts.length; i++) off = writeString(out, off, parts[i] as string);
+  return off;
+}
+
 // Results are carved out of 64 KiB slabs, like Node's own Buffer pool: a fresh ArrayBuffer per
 // 100-byte value would cost an allocation with external-memory bookkeeping each time, which
 // dominated point reads when measured. A slab is only ever handed out (never reused), so results
@@ -48,8 +84,6 @@ export function describe(value: unknown): string {
 const SLAB_SIZE = 64 * 1024;
 /** Strings at least this long get their own buffer instead of a slab slice. */
 const OWN_BUFFER_MIN = 4 * 1024;
-/** Below this length a JavaScript copy loop beats the native `Buffer.write` call. */
-const LOOP_MAX = 24;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabWriter = Buffer.from(slab);
 let slabUsed = 0;
@@ -73,12 +107,7 @@ export function toBytes(s: string): Uint8Array {
     slabUsed = 0;
   }
   const out = new Uint8Array(slab, slabUsed, n);
-  if (n <= LOOP_MAX) {
-    for (let i = 0; i < n; i++) out[i] = s.charCodeAt(i);
-  } else {
-    slabWriter.write(s, slabUsed, n, 'latin1');
-  }
-  slabUsed += n;
+  slabUsed = writeString(slabWriter, slabUsed, s);
   return out;
 }
 

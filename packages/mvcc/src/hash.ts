@@ -13,8 +13,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { crc32 } from 'node:zlib';
+import { writeString } from './bytes.js';
 import type { History } from './history.js';
-import type { KeyIndex, KeyRev } from './key-index.js';
+import type { KeyIndex } from './key-index.js';
+import type { KeyRev } from './key-rev.js';
 
 /** Feeds records to CRC-32 through a reusable buffer (one native call per 64 KiB). */
 class Hasher {
@@ -41,7 +43,7 @@ class Hasher {
       return;
     }
     if (this.used + s.length > this.buf.length) this.flush();
-    this.used += this.buf.write(s, this.used, s.length, 'latin1');
+    this.used = writeString(this.buf, this.used, s);
   }
 
   record(r: KeyRev): void {
@@ -67,11 +69,12 @@ export function hashHistory(
   revision: number,
 ): number {
   const h = new Hasher();
-  index.forEachHead((_key, head) => {
-    let tail = head;
+  const { heads } = index.inOrder();
+  for (let i = 0; i < heads.length; i++) {
+    let tail = heads[i] as KeyRev;
     while (tail.prev !== undefined) tail = tail.prev;
     if (tail.main < compactMain) h.record(tail);
-  });
+  }
   const end = history.firstAtOrAfter(revision + 1);
   for (let i = 0; i < end; i++) {
     const r = history.at(i);

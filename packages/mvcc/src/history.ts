@@ -12,7 +12,7 @@
  * `main >= c`, and the records at `main == c` are exactly those compaction kept in the index
  * (live, newest of their key at c), matching what an etcd backend holds after compaction.
  */
-import type { KeyRev } from './key-index.js';
+import type { KeyRev } from './key-rev.js';
 
 export class History {
   /** Retained records from `start` on; slots before `start` are cleared garbage. */

@@ -15,7 +15,8 @@
  */
 import { toBytes } from './bytes.js';
 import { MvccError } from './errors.js';
-import { type KeyIndex, type KeyRev, versionAt } from './key-index.js';
+import type { KeyIndex } from './key-index.js';
+import { type KeyRev, versionAt } from './key-rev.js';
 import { type NCompare, type NRange, type RangeEnd, scanEnd } from './requests.js';
 import type { KeyValue, RangeResult, SortTarget } from './types.js';
 

@@ -1,52 +1,33 @@
 /**
  * Snapshot encoding: the whole store (every retained version, the revision, the compaction
- * point) as bytes, and back.
+ * point) as bytes, and back. The layout is documented in `snapshot-format.ts`.
  *
- * Layout (all integers little-endian except the framing, which is big-endian):
- *
- * ```
- * u32 headerLength
- * header        msgpack (msgpackr) array: ["flotilla-mvcc", 1, revision, compactMain,
- *               baseCount, keyCount, recordCount, keyBytes, valueBytes]
- * keyBlob       every indexed key, in byte order, concatenated       (keyBytes)
- * keyLengths    u32 per key                                           (4 * keyCount)
- * recordKeys    u32 per record: index of its key in the key list      (4 * recordCount)
- * valueBlob     every record's value, concatenated                    (valueBytes)
- * valueLengths  u32 per record                                        (4 * recordCount)
- * numbers       f64 per record: main, create, version, lease          (32 * recordCount)
- * u32 crc32     CRC-32 of everything before it
- * ```
- *
- * The columns are written straight into one preallocated buffer: measured on a million keys,
- * letting msgpack carry them (it grows its buffer by copying) or building them as plain arrays
- * (`new Array(n)` is a sparse dictionary array in V8 at that size) dominated the time.
- *
- * Records come in two parts: first the "base", the oldest retained record of each key when it
- * is older than the compacted revision (compaction keeps exactly one such version per key), in
- * key order; then the revision log in commit order. Together they are every retained record,
- * and replaying them in this order rebuilds every key's chain and the log exactly. The encoding
- * is a pure function of the store's history, so replicas that applied the same operations
- * produce byte-identical snapshots (`compactMain` is -1 for a store never compacted).
+ * Both directions are built for a million keys and more (measured in the README). The encoder
+ * gets every key's head in key order from the index without a hash lookup per key where it can
+ * (`KeyIndex.inOrder`), collects the records and their sizes in one pass, then writes each
+ * column straight into one preallocated buffer, visiting each record once more. The decoder
+ * slices keys and values off a few large strings, inserts each key into the hash map right
+ * after decoding it, links the revision log through that map, and hands the key index its keys
+ * in order so the B+ tree is bulk-loaded bottom-up.
  */
 import { Buffer } from 'node:buffer';
 import { crc32 } from 'node:zlib';
-import { Packr } from 'msgpackr';
-import { MvccError } from './errors.js';
+import { writeString, writeStrings } from './bytes.js';
 import type { History } from './history.js';
-import { type KeyIndex, KeyRev } from './key-index.js';
-
-const MAGIC = 'flotilla-mvcc';
-const FORMAT = 1;
-const packr = new Packr({ useRecords: false });
+import type { KeyIndex } from './key-index.js';
+import { type KeyRev, keyRev, tombstone } from './key-rev.js';
+import { BlobReader, corrupt, FORMAT, HEADER_FIELDS, MAGIC, NUMBERS_SIZE, packr } from './snapshot-format.js';
 
 /** A decoded snapshot, ready to become a store. */
 export interface SnapshotState {
   readonly revision: number;
   readonly compactMain: number;
-  /** Every key in byte order. */
+  /** Every key in strictly ascending byte order. */
   readonly keys: string[];
-  /** Head record per key (chains linked through `prev`). */
+  /** The newest record of every key (chains linked through `prev`). */
   readonly heads: Map<string, KeyRev>;
+  /** Every record with a lease (a superset of the heads with one). */
+  readonly leased: readonly KeyRev[];
   /** The revision log in commit order. */
   readonly log: readonly KeyRev[];
 }
@@ -58,101 +39,121 @@ export function encodeSnapshot(
   revision: number,
   compactMain: number,
 ): Uint8Array {
-  const keys: string[] = [];
-  let keyBytes = 0;
+  const { keys, heads } = index.inOrder();
+  const keyCount = keys.length;
+  const logLength = history.length;
+  // Log records name their key by its position in the key list. Only keys whose newest record
+  // is at or above the compaction can appear in the log (every log record has main >=
+  // compactMain), so only those are looked up here.
+  const logKeys = new Map<string, number>();
+  for (let i = 0; i < logLength; i++) {
+    const r = history.at(i);
+    if (r !== undefined) logKeys.set(r.key, 0);
+  }
+  // Pass 1: the records in snapshot order, their key numbers, and the sizes.
   const records: KeyRev[] = [];
   const recordKeys: number[] = [];
-  index.forEachHead((key, head) => {
+  let keyBytes = 0;
+  let valueBytes = 0;
+  for (let i = 0; i < keyCount; i++) {
+    const key = keys[i] as string;
+    const head = heads[i] as KeyRev;
+    keyBytes += key.length;
+    if (logKeys.size > 0 && head.main >= compactMain && logKeys.has(key)) logKeys.set(key, i);
     let tail = head;
     while (tail.prev !== undefined) tail = tail.prev;
     if (tail.main < compactMain) {
       records.push(tail);
-      recordKeys.push(keys.length);
-    }
-    keys.push(key);
-    keyBytes += key.length;
-  });
-  const baseCount = records.length;
-  // Invariant relied on by restore: base records are in strictly increasing key order (one per
-  // key) and precede the log, whose records are in commit order.
-  if (history.length > 0) {
-    // Log records name their key by its position in the key list.
-    const keyNumber = new Map<string, number>();
-    for (let i = 0; i < keys.length; i++) keyNumber.set(keys[i] as string, i);
-    for (let i = 0; i < history.length; i++) {
-      const r = history.at(i);
-      if (r === undefined) continue;
-      records.push(r);
-      recordKeys.push(keyNumber.get(r.key) ?? 0);
+      recordKeys.push(i);
+      valueBytes += tail.value.length;
     }
   }
+  // Invariant relied on by restore: base records are in strictly increasing key order (one per
+  // key) and precede the log, whose records are in commit order.
+  const baseCount = records.length;
+  for (let i = 0; i < logLength; i++) {
+    const r = history.at(i);
+    if (r === undefined) continue;
+    records.push(r);
+    recordKeys.push(logKeys.get(r.key) ?? 0);
+    valueBytes += r.value.length;
+  }
   const n = records.length;
-  let valueBytes = 0;
-  for (const r of records) valueBytes += r.value.length;
   const header = packr.pack([
     MAGIC,
     FORMAT,
     revision,
     compactMain,
     baseCount,
-    keys.length,
+    keyCount,
     n,
     keyBytes,
     valueBytes,
   ]);
-  const size = 4 + header.length + keyBytes + 4 * keys.length + 4 * n + valueBytes + 4 * n + 32 * n + 4;
-  // Every byte is written below, so the buffer need not be zero-filled first.
-  const out = Buffer.allocUnsafe(size);
+  const keysAt = 4 + header.length;
+  const keyLengthsAt = keysAt + keyBytes;
+  const recordKeysAt = keyLengthsAt + 4 * keyCount;
+  const valuesAt = recordKeysAt + 4 * n;
+  const valueLengthsAt = valuesAt + valueBytes;
+  const numbersAt = valueLengthsAt + 4 * n;
+  const end = numbersAt + NUMBERS_SIZE * n;
+  // Pass 2: every byte is written below, so the buffer need not be zero-filled first.
+  const out = Buffer.allocUnsafe(end + 4);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let off = 0;
-  view.setUint32(off, header.length, false);
-  off += 4;
-  off += header.copy(out, off);
-  for (const k of keys) off += out.write(k, off, k.length, 'latin1');
-  for (const k of keys) {
-    view.setUint32(off, k.length, true);
-    off += 4;
+  view.setUint32(0, header.length, false);
+  header.copy(out, 4);
+  writeStrings(out, keysAt, keys);
+  for (let i = 0; i < keyCount; i++) view.setUint32(keyLengthsAt + 4 * i, (keys[i] as string).length, true);
+  for (let i = 0; i < n; i++) view.setUint32(recordKeysAt + 4 * i, recordKeys[i] as number, true);
+  // One visit per record for its value, value length and numbers.
+  let valueAt = valuesAt;
+  for (let i = 0; i < n; i++) {
+    const r = records[i] as KeyRev;
+    const v = r.value;
+    valueAt = writeString(out, valueAt, v);
+    view.setUint32(valueLengthsAt + 4 * i, v.length, true);
+    const at = numbersAt + NUMBERS_SIZE * i;
+    view.setFloat64(at, r.main, true);
+    view.setFloat64(at + 8, r.create, true);
+    view.setFloat64(at + 16, r.version, true);
+    view.setFloat64(at + 24, r.lease, true);
   }
-  for (const k of recordKeys) {
-    view.setUint32(off, k, true);
-    off += 4;
-  }
-  for (const r of records) off += out.write(r.value, off, r.value.length, 'latin1');
-  for (const r of records) {
-    view.setUint32(off, r.value.length, true);
-    off += 4;
-  }
-  for (const r of records) {
-    view.setFloat64(off, r.main, true);
-    view.setFloat64(off + 8, r.create, true);
-    view.setFloat64(off + 16, r.version, true);
-    view.setFloat64(off + 24, r.lease, true);
-    off += 32;
-  }
-  view.setUint32(off, crc32(out.subarray(0, off)), false);
+  view.setUint32(end, crc32(out.subarray(0, end)), false);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-function corrupt(why: string, cause?: unknown): MvccError {
-  return new MvccError('CORRUPT_SNAPSHOT', `snapshot refused: ${why}`, cause === undefined ? {} : { cause });
 }
 
 function isInt(v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
 }
 
-/** Splits `count` binary strings off one big string by the u32 lengths at `view[lenOff..]`. */
-function split(all: string, view: DataView, lenOff: number, count: number, what: string): string[] {
-  const out: string[] = [];
-  let off = 0;
-  for (let i = 0; i < count; i++) {
-    const len = view.getUint32(lenOff + 4 * i, true);
-    if (off + len > all.length) throw corrupt(`${what} lengths exceed their blob`);
-    out.push(all.slice(off, off + len));
-    off += len;
+/** The header's numbers, checked. */
+interface Header {
+  revision: number;
+  compactMain: number;
+  baseCount: number;
+  keyCount: number;
+  n: number;
+  keyBytes: number;
+  valueBytes: number;
+}
+
+function decodeHeader(buf: Buffer, at: number, length: number): Header {
+  let header: unknown;
+  try {
+    header = packr.unpack(buf.subarray(at, at + length));
+  } catch (err) {
+    throw corrupt('undecodable header', err);
   }
-  if (off !== all.length) throw corrupt(`${what} lengths do not cover their blob`);
-  return out;
+  if (!Array.isArray(header) || header.length !== HEADER_FIELDS || header[0] !== MAGIC)
+    throw corrupt('not an mvcc snapshot');
+  if (header[1] !== FORMAT) throw corrupt(`unknown format ${String(header[1])}`);
+  const [, , revision, compactMain, baseCount, keyCount, n, keyBytes, valueBytes] = header as unknown[];
+  if (!isInt(revision, 1)) throw corrupt('bad revision');
+  if (!isInt(compactMain, -1, revision)) throw corrupt('bad compacted revision');
+  if (!isInt(keyCount, 0) || !isInt(n, 0) || !isInt(keyBytes, 0) || !isInt(valueBytes, 0))
+    throw corrupt('bad sizes');
+  if (!isInt(baseCount, 0, n)) throw corrupt('bad base count');
+  return { revision, compactMain, baseCount, keyCount, n, keyBytes, valueBytes };
 }
 
 /**
@@ -170,73 +171,83 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   if (view.getUint32(end, false) !== crc32(buf.subarray(0, end))) throw corrupt('checksum mismatch');
   const headerLength = view.getUint32(0, false);
   if (4 + headerLength > end) throw corrupt('header exceeds the snapshot');
-  let header: unknown;
-  try {
-    header = packr.unpack(buf.subarray(4, 4 + headerLength));
-  } catch (err) {
-    throw corrupt('undecodable header', err);
-  }
-  if (!Array.isArray(header) || header.length !== 9 || header[0] !== MAGIC)
-    throw corrupt('not an mvcc snapshot');
-  if (header[1] !== FORMAT) throw corrupt(`unknown format ${String(header[1])}`);
-  const [, , revision, compactMain, baseCount, keyCount, n, keyBytes, valueBytes] = header as unknown[];
-  if (!isInt(revision, 1)) throw corrupt('bad revision');
-  if (!isInt(compactMain, -1, revision)) throw corrupt('bad compacted revision');
-  if (!isInt(keyCount, 0) || !isInt(n, 0) || !isInt(keyBytes, 0) || !isInt(valueBytes, 0))
-    throw corrupt('bad sizes');
-  if (!isInt(baseCount, 0, n)) throw corrupt('bad base count');
+  const { revision, compactMain, baseCount, keyCount, n, keyBytes, valueBytes } = decodeHeader(
+    buf,
+    4,
+    headerLength,
+  );
   const keysAt = 4 + headerLength;
   const keyLengthsAt = keysAt + keyBytes;
   const recordKeysAt = keyLengthsAt + 4 * keyCount;
   const valuesAt = recordKeysAt + 4 * n;
   const valueLengthsAt = valuesAt + valueBytes;
   const numbersAt = valueLengthsAt + 4 * n;
-  if (numbersAt + 32 * n !== end) throw corrupt('sizes do not add up');
+  if (numbersAt + NUMBERS_SIZE * n !== end) throw corrupt('sizes do not add up');
 
-  const keys = split(buf.toString('latin1', keysAt, keyLengthsAt), view, keyLengthsAt, keyCount, 'key');
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    if (k.length === 0 || (i > 0 && (keys[i - 1] as string) >= k)) throw corrupt('keys not strictly ordered');
-  }
-  // Values are sliced off one big string as the records are built (no array of a million).
-  const valueBlob = buf.toString('latin1', valuesAt, valueLengthsAt);
-  let valueOff = 0;
-  // Replaying the records in order rebuilds each chain (a record's `prev` is its key's head so
-  // far) and the log; every record is checked against its predecessor as it is linked.
+  // Keys are decoded in order, each just before the first base record that needs it, so the
+  // hash map insertion below finds the fresh key string still in the CPU cache.
+  const keyBlob = new BlobReader(buf, keysAt, keyLengthsAt);
+  const keys: string[] = [];
+  let last = '';
+  const takeKey = (): void => {
+    const i = keys.length;
+    const k = keyBlob.take(view.getUint32(keyLengthsAt + 4 * i, true), 'key');
+    if (k.length === 0 || (i > 0 && last >= k)) throw corrupt('keys not strictly ordered');
+    keys.push(k);
+    last = k;
+  };
+  const valueBlob = new BlobReader(buf, valuesAt, valueLengthsAt);
+  // The newest record of every key so far: the map the restored index adopts.
   const heads = new Map<string, KeyRev>();
-  const log: KeyRev[] = [];
-  let lastMain = compactMain;
+  // Records with a lease: the index attaches those that end up heads.
+  const leased: KeyRev[] = [];
+  // The base: one record per key, in key order, each starting its chain.
   let lastBaseKey = -1;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < baseCount; i++) {
     const keyIndex = view.getUint32(recordKeysAt + 4 * i, true);
-    const key = keys[keyIndex];
-    if (key === undefined) throw corrupt('record key out of range');
-    const at = numbersAt + 32 * i;
+    if (keyIndex >= keyCount) throw corrupt('record key out of range');
+    if (keyIndex <= lastBaseKey) throw corrupt('base records out of key order');
+    lastBaseKey = keyIndex;
+    while (keys.length <= keyIndex) takeKey();
+    const key = keys[keyIndex] as string;
+    const at = numbersAt + NUMBERS_SIZE * i;
     const main = view.getFloat64(at, true);
     const create = view.getFloat64(at + 8, true);
     const version = view.getFloat64(at + 16, true);
     const lease = view.getFloat64(at + 24, true);
-    const valueLength = view.getUint32(valueLengthsAt + 4 * i, true);
-    if (valueOff + valueLength > valueBlob.length) throw corrupt('value lengths exceed their blob');
-    const value = valueBlob.slice(valueOff, valueOff + valueLength);
-    valueOff += valueLength;
-    const base = i < baseCount;
-    // Base records come one per key in key order, so they start their chain: checking the
-    // order saves a map lookup per key (most of a restore when history was compacted).
-    if (base && keyIndex <= lastBaseKey) throw corrupt('base records out of key order');
-    if (base) lastBaseKey = keyIndex;
-    const prev = base ? undefined : heads.get(key);
-    checkRecord(base, prev, main, create, version, lease, value, revision, compactMain, lastMain);
-    const rec = new KeyRev(key, value, main, create, version, lease, prev);
+    const value = valueBlob.take(view.getUint32(valueLengthsAt + 4 * i, true), 'value');
+    checkRecord(true, undefined, main, create, version, lease, value, revision, compactMain, compactMain);
+    const rec = keyRev(key, value, main, create, version, lease, undefined);
     heads.set(key, rec);
-    if (!base) {
-      log.push(rec);
-      lastMain = main;
-    }
+    if (lease !== 0) leased.push(rec);
   }
-  if (valueOff !== valueBlob.length) throw corrupt('value lengths do not cover their blob');
-  if (heads.size !== keys.length) throw corrupt('a key has no record');
-  return { revision, compactMain, keys, heads, log };
+  while (keys.length < keyCount) takeKey();
+  keyBlob.finish('key');
+  // The log, in commit order: replaying it extends the chains (a record's `prev` is its key's
+  // head so far); every record is checked against its predecessor as it is linked.
+  const log: KeyRev[] = [];
+  let lastMain = compactMain;
+  for (let i = baseCount; i < n; i++) {
+    const key = keys[view.getUint32(recordKeysAt + 4 * i, true)];
+    if (key === undefined) throw corrupt('record key out of range');
+    const at = numbersAt + NUMBERS_SIZE * i;
+    const main = view.getFloat64(at, true);
+    const create = view.getFloat64(at + 8, true);
+    const version = view.getFloat64(at + 16, true);
+    const lease = view.getFloat64(at + 24, true);
+    const value = valueBlob.take(view.getUint32(valueLengthsAt + 4 * i, true), 'value');
+    const prev = heads.get(key);
+    checkRecord(false, prev, main, create, version, lease, value, revision, compactMain, lastMain);
+    const rec =
+      version === 0 ? tombstone(key, main, prev) : keyRev(key, value, main, create, version, lease, prev);
+    heads.set(key, rec);
+    log.push(rec);
+    if (lease !== 0) leased.push(rec);
+    lastMain = main;
+  }
+  valueBlob.finish('value');
+  if (heads.size !== keyCount) throw corrupt('a key has no record');
+  return { revision, compactMain, keys, heads, leased, log };
 }
 
 /** The invariants one record must satisfy given its predecessor in its key's chain. */

@@ -15,7 +15,8 @@ import { describe, toBytes } from './bytes.js';
 import { MvccError } from './errors.js';
 import { hashHistory } from './hash.js';
 import { History } from './history.js';
-import { KeyIndex, type KeyRev, versionAt } from './key-index.js';
+import { KeyIndex } from './key-index.js';
+import { type KeyRev, versionAt } from './key-rev.js';
 import { readRange, toKv } from './read.js';
 import {
   int,
@@ -328,8 +329,9 @@ export class MvccStore {
   static restore(bytes: Uint8Array, options?: MvccStoreOptions): MvccStore {
     const state = decodeSnapshot(bytes);
     const store = new MvccStore(options);
-    store.index = KeyIndex.load(state.keys, state.heads);
-    for (const rec of state.log) store.history.append(rec);
+    store.index = KeyIndex.load(state.keys, state.heads, state.leased);
+    const log = state.log;
+    for (let i = 0; i < log.length; i++) store.history.append(log[i] as KeyRev);
     store.current = state.revision;
     store.compactMain = state.compactMain;
     return store;

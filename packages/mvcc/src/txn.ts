@@ -20,7 +20,8 @@
  * `KEY_NOT_FOUND` and, since writes are only staged, the whole transaction applies nothing.
  */
 import { MvccError } from './errors.js';
-import { type KeyIndex, KeyRev, tombstone } from './key-index.js';
+import type { KeyIndex } from './key-index.js';
+import { type KeyRev, keyRev, tombstone } from './key-rev.js';
 import { collect, compareHolds, readRange, toKv } from './read.js';
 import type { NDelete, NOp, NPut, NRange, NTxn } from './requests.js';
 import type { DeleteRangeResult, KeyValue, OpResponse, PutResult, RangeResult, TxnResult } from './types.js';
@@ -101,9 +102,9 @@ export function newVersion(p: NPut, cur: KeyRev | undefined, rev: number): KeyRe
         },
       );
     }
-    return new KeyRev(p.key, p.value, rev, rev, 1, p.lease, cur);
+    return keyRev(p.key, p.value, rev, rev, 1, p.lease, cur);
   }
-  return new KeyRev(
+  return keyRev(
     p.key,
     p.ignoreValue ? live.value : p.value,
     rev,

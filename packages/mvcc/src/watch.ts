@@ -17,7 +17,8 @@
  * revisions, up to the buffer size, like etcd's batches of unsynced events.
  */
 import type { History } from './history.js';
-import { type KeyIndex, type KeyRev, liveAt } from './key-index.js';
+import type { KeyIndex } from './key-index.js';
+import { type KeyRev, liveAt } from './key-rev.js';
 import { toKv } from './read.js';
 import { type NWatch, scanEnd } from './requests.js';
 import type { WatchEvent, Watcher, WatchListener, WatchResponse } from './types.js';
