@@ -4,6 +4,7 @@ import { invalid, WalError } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { parseName, TMP_SUFFIX } from './names.js';
 import { nodeFileSystem } from './node-file-system.js';
+import { RecoveredStorage } from './recovered-storage.js';
 import { recoverDirectory } from './recovery.js';
 import { lockGuard, Wal } from './replica-storage.js';
 import { SegmentLog } from './segment-log.js';
@@ -51,8 +52,8 @@ export async function openReplicaStorage(
   try {
     const names = await io(`listing ${dir}`, () => fs.list(dir));
     const rec = await io(`reading ${dir}`, () => recoverDirectory(fs, dir, names, logger));
-    const storage = new MemoryStorage();
     if (rec === undefined) {
+      const storage = new MemoryStorage();
       // A new WAL: the first segment, then make the directory itself durable: `mkdir -p` may
       // have created every ancestor, and each one's entry is durable only once its parent is
       // fsynced.
@@ -101,21 +102,18 @@ export async function openReplicaStorage(
       await fs.fsyncDir(dir);
       return new SegmentLog(fs, dir, segmentBytes, [...rec.segments], { ...tail, handle }, guard);
     });
-    if (rec.snapshot !== undefined) storage.applySnapshot(rec.snapshot);
-    storage.append(rec.entries);
-    storage.setHardState(rec.hardState);
-    const lastEntry = rec.entries[rec.entries.length - 1];
+    const entries = rec.entries;
     return new Wal({
       fs,
       dir,
       lock,
       log,
-      storage,
+      storage: new RecoveredStorage(rec.snapshot, entries, rec.hardState),
       hardState: rec.hardState,
       snapshot: rec.snapshot,
       marker: rec.marker,
       lastIndex: rec.lastIndex,
-      lastTerm: lastEntry?.term ?? rec.snapshot?.metadata.term ?? 0,
+      lastTerm: entries.count > 0 ? entries.term(entries.count - 1) : (rec.snapshot?.metadata.term ?? 0),
       snapshotFiles: names.filter((n) => parseName(n)?.kind === 'snap' && !rec.leftovers.includes(n)),
     });
   } catch (err) {

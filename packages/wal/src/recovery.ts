@@ -1,4 +1,5 @@
-import type { Entry, HardState, Snapshot } from '@flotilla/raft';
+import type { HardState, Snapshot } from '@flotilla/raft';
+import type { EntryColumns } from './entry-columns.js';
 import { corrupt } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import {
@@ -44,8 +45,8 @@ export interface Recovered {
   readonly hardState: HardState;
   readonly snapshot: Snapshot | undefined;
   readonly marker: SnapshotMarker | undefined;
-  /** The entries above the snapshot, in order. */
-  readonly entries: Entry[];
+  /** The entries above the snapshot, in order (where they lie in the segment buffers). */
+  readonly entries: EntryColumns;
   /** The log's last index (the snapshot's when there are no entries). */
   readonly lastIndex: number;
   readonly segments: SegmentInfo[];

@@ -1,4 +1,5 @@
-import { EMPTY_HARD_STATE, type Entry, type HardState } from '@flotilla/raft';
+import { EMPTY_HARD_STATE, type HardState } from '@flotilla/raft';
+import { EntryColumns } from './entry-columns.js';
 import { corrupt } from './errors.js';
 import { ENTRIES_HEADER_SIZE, ENTRY_HEADER_SIZE, readU64 } from './format.js';
 
@@ -11,11 +12,12 @@ export interface SnapshotMarker {
 }
 
 /**
- * Replays WAL records into the log they describe, decoding each entry at most once and only
- * the entries that can survive: the caller first finds the last snapshot marker (a cheap pass
- * over record headers), and entries at or below it are never decoded. This is what keeps
- * recovery of a long log fast: most of a segment's entries are usually below the snapshot once
- * compaction has run, and a superseded suffix is rare.
+ * Replays WAL records into the log they describe, checking each entry and recording where it
+ * lies (an {@link EntryColumns}: no object per entry), and only the entries that can survive:
+ * the caller first finds the last snapshot marker (a cheap pass over record headers), and
+ * entries at or below it are only length-checked. This is what keeps recovery of a long log
+ * fast: most of a segment's entries are usually below the snapshot once compaction has run, a
+ * superseded suffix is rare, and the entries above it become objects only when Raft reads them.
  *
  * The rules are exactly those the live path applies to `MemoryStorage` (so the recovered log is
  * the one Raft saw):
@@ -36,7 +38,10 @@ export class ReplayLog {
   #last: number;
   readonly #floor: number;
   readonly #floorTerm: number;
-  readonly #out: Entry[] = [];
+  readonly #out: EntryColumns;
+  /** The segment buffer last seen, and its number in `#out`. */
+  #buf: Uint8Array | undefined;
+  #bufNo = 0;
   snapshot: SnapshotMarker | undefined;
   hardState: HardState = EMPTY_HARD_STATE;
 
@@ -49,6 +54,7 @@ export class ReplayLog {
     this.#last = firstIndex - 1;
     this.#floor = final?.index ?? 0;
     this.#floorTerm = final?.term ?? 0;
+    this.#out = new EntryColumns(this.#floor + 1);
   }
 
   /** The log's last index so far. */
@@ -69,20 +75,23 @@ export class ReplayLog {
     if (first > this.#last + 1)
       throw corrupt(file, payload, `entries from ${first} leave a gap after ${this.#last}`);
     const out = this.#out;
-    // §5.3: the new entries replace the conflicting suffix (out[k] is entry floor + 1 + k).
-    if (first <= this.#last) out.length = Math.min(out.length, Math.max(0, first - this.#floor - 1));
+    // §5.3: the new entries replace the conflicting suffix (position k is entry floor + 1 + k).
+    if (first <= this.#last) out.truncate(Math.max(0, first - this.#floor - 1));
     if (first <= this.#base) this.#base = first - 1;
     const last = first + count - 1;
     this.#last = last;
     if (last <= this.#floor) return; // covered by the final snapshot: never decoded
     const end = payload + payloadLength;
-    const ab = buf.buffer;
-    const at0 = buf.byteOffset;
+    if (buf !== this.#buf) {
+      this.#buf = buf;
+      this.#bufNo = out.addBuffer(buf);
+    }
+    const bufNo = this.#bufNo;
     // Terms never decrease along the log (§5.3). out's last entry is the entry before the next
     // one pushed, so each push is checked against it; the first entry above the snapshot is
     // checked against the snapshot's term in finish() (an entry decoded here may yet be
     // superseded, and need not follow the final snapshot's term until then).
-    let term = out.length > 0 ? (out[out.length - 1] as Entry).term : 0;
+    let term = out.count > 0 ? out.term(out.count - 1) : 0;
     let p = payload + ENTRIES_HEADER_SIZE;
     for (let index = first; index <= last; index++) {
       if (p + ENTRY_HEADER_SIZE > end) throw corrupt(file, p, `entry ${index} runs past its record`);
@@ -95,13 +104,7 @@ export class ReplayLog {
         if (t < 1 || t < term) throw corrupt(file, p, `entry ${index} has term ${t} after term ${term}`);
         if (type !== 0 && type !== 1) throw corrupt(file, p, `entry ${index} has unknown type ${type}`);
         term = t;
-        // A plain view into the segment buffer: no copy, and cheaper to create than a Buffer.
-        out.push({
-          term: t,
-          index,
-          type: type === 0 ? 'normal' : 'confChange',
-          data: new Uint8Array(ab, at0 + dataAt, length),
-        });
+        out.push(t, type === 1, bufNo, dataAt, length);
       }
       p = dataAt + length;
     }
@@ -122,7 +125,7 @@ export class ReplayLog {
     }
     this.snapshot = m;
     if (install) {
-      this.#out.length = 0;
+      this.#out.truncate(0);
       this.#base = m.index;
       this.#last = m.index;
     } else if (m.index > this.#last) {
@@ -134,7 +137,7 @@ export class ReplayLog {
    * The entries above the snapshot. `origin` names the first replayed file, blamed when entries
    * below it are missing.
    */
-  finish(origin: string): Entry[] {
+  finish(origin: string): EntryColumns {
     const snap = this.snapshot?.index ?? 0;
     if (snap !== this.#floor) throw corrupt(origin, 0, 'the last snapshot marker changed between two reads');
     if (this.#base > snap) {
@@ -144,14 +147,14 @@ export class ReplayLog {
         `entries ${snap + 1}..${this.#base} are missing (a segment before this one is gone)`,
       );
     }
-    const first = this.#out[0];
-    if (first !== undefined && first.term < this.#floorTerm) {
+    const out = this.#out;
+    if (out.count > 0 && out.term(0) < this.#floorTerm) {
       throw corrupt(
         origin,
         0,
-        `entry ${first.index} has term ${first.term} after the snapshot's term ${this.#floorTerm}`,
+        `entry ${out.first} has term ${out.term(0)} after the snapshot's term ${this.#floorTerm}`,
       );
     }
-    return this.#out;
+    return out;
   }
 }
