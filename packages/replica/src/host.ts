@@ -1,6 +1,7 @@
 import type {
   ConfState,
   Entry,
+  HardState,
   NetworkMessage,
   NodeId,
   RawNode,
@@ -9,7 +10,7 @@ import type {
   StateType,
 } from '@flotilla/raft';
 import { RaftError } from '@flotilla/raft';
-import type { ReplicaStorage } from '@flotilla/wal';
+import type { ReplicaStorage, SaveRequest } from '@flotilla/wal';
 import { applyEntries } from './apply.js';
 import type { Clock } from './clock.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -27,6 +28,8 @@ import { Snapshots } from './snapshots.js';
 import type { StateMachine } from './state-machine.js';
 import type { Logger } from './transport/logger.js';
 import type { Transport } from './transport.js';
+
+const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 /** What a {@link ReplicaHost} is built from (see `start.ts`). */
 export interface HostInit<R> {
@@ -50,7 +53,8 @@ export type HostState = 'running' | 'stopping' | 'stopped' | 'failed';
  *
  * 1. **send** the Ready's messages at once;
  * 2. **persist** its snapshot, entries and hard state with one `ReplicaStorage.save` (one fsync
- *    when `mustSync`);
+ *    when `mustSync`; a hard state that only moves the commit index waits for the next save, see
+ *    `#unsavedHardState`);
  * 3. **apply** its snapshot (restore the state machine), then its committed entries in order
  *    (conf changes go to `applyConfChange` and to the transport's address book), resolving the
  *    proposals they complete; serve its read states once applied;
@@ -124,6 +128,17 @@ export class ReplicaHost<R> {
   state: HostState = 'running';
   failure: ReplicaError | undefined;
 
+  /**
+   * The newest hard state not written yet, whose only change since the last written one is the
+   * commit index. A Ready that changes nothing else is not saved on its own: the commit index
+   * promises nothing to anyone (it is not in Figure 2's persistent state and a restarted member
+   * learns it again from the leader), and writing it would cost a WAL write that the next
+   * Ready, the one with new entries, would queue behind on every sequential write. It is
+   * written with the next save instead, as etcd's WAL only buffers a commit-only hard state
+   * until its next fsync. It is also written before a snapshot is saved (recovery needs the
+   * stored commit index at or above the snapshot's) and when the replica stops.
+   */
+  #unsavedHardState: HardState | undefined;
   /** Last index of the log known durable (entries up to it were saved by an earlier Ready). */
   #persistedIndex = 0;
   #running = false;
@@ -272,12 +287,14 @@ export class ReplicaHost<R> {
     //    comment): the RawNode holds back whatever promises durability until advance().
     if (rd.messages.length > 0) this.#send(rd.messages);
 
-    // 2. Persist: one save, one fsync when mustSync (group commit in the WAL).
+    // 2. Persist: one save, one fsync when mustSync (group commit in the WAL). A Ready whose
+    //    only change is the commit index writes nothing (see #unsavedHardState).
     const committed = rd.committedEntries;
     let saved: Promise<void> | undefined;
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+    const save = this.#saveRequest(rd);
+    if (save !== undefined) {
       if (rd.entries.length > 0) this.proposals.noteAppended(rd.entries, this.session, this.header);
-      saved = this.storage.save(rd);
+      saved = this.storage.save(save);
       // Awaited below; this guard only keeps a failure during an early apply from surfacing as
       // an unhandled rejection (the apply's own error wins then).
       saved.catch(() => {});
@@ -315,6 +332,39 @@ export class ReplicaHost<R> {
     // 4. Advance: releases the held-back acknowledgements (now durable) into the next Ready.
     this.node.advance();
     if (this.snapshots.due()) await this.snapshots.take();
+  }
+
+  /**
+   * What to save for `rd`, or undefined when nothing needs writing now: when only the commit
+   * index changed (`mustSync` false and no entries or snapshot), the hard state is kept in
+   * `#unsavedHardState` and rides with the next save.
+   */
+  #saveRequest(rd: Ready): SaveRequest | undefined {
+    if (!rd.mustSync && rd.entries.length === 0 && rd.snapshot === undefined) {
+      if (rd.hardState !== undefined) this.#unsavedHardState = rd.hardState;
+      return undefined;
+    }
+    // The Ready's own hard state, when it has one, is newer than the unsaved one.
+    const hardState = rd.hardState ?? this.#unsavedHardState;
+    this.#unsavedHardState = undefined;
+    const req: { -readonly [K in keyof SaveRequest]: SaveRequest[K] } = {
+      entries: rd.entries,
+      mustSync: rd.mustSync,
+    };
+    if (hardState !== undefined) req.hardState = hardState;
+    if (rd.snapshot !== undefined) req.snapshot = rd.snapshot;
+    return req;
+  }
+
+  /**
+   * Queues a write of the unsaved hard state, if any (before a snapshot is saved, and when
+   * stopping). Returns the save, or undefined when there was nothing to write.
+   */
+  saveHardState(mustSync: boolean): Promise<void> | undefined {
+    const hardState = this.#unsavedHardState;
+    if (hardState === undefined) return undefined;
+    this.#unsavedHardState = undefined;
+    return this.storage.save({ entries: NO_ENTRIES, hardState, mustSync });
   }
 
   #softState(ss: SoftState): void {
@@ -406,6 +456,16 @@ export class ReplicaHost<R> {
       await this.transport.close();
     } catch (err) {
       this.logger.warn('closing the transport failed', { error: describe(err) });
+    }
+    if (closeStorage && cause === undefined) {
+      // A graceful stop lets the snapshot in progress finish, and leaves the newest commit
+      // index durable, so a restart replays everything this replica applied.
+      await this.snapshots.settled();
+      try {
+        await this.saveHardState(true);
+      } catch (err) {
+        this.logger.warn('saving the commit index failed', { error: describe(err) });
+      }
     }
     if (closeStorage) {
       try {

@@ -19,6 +19,8 @@ export class Snapshots<R> {
   #saving = false;
   /** A snapshot is needed now, whatever `snapshotEvery` says (see {@link route}). */
   #wanted = false;
+  /** The background save (and compaction) of the newest snapshot taken; settles, never rejects. */
+  #inFlight: Promise<void> = Promise.resolve();
 
   constructor(host: ReplicaHost<R>) {
     this.#host = host;
@@ -92,7 +94,12 @@ export class Snapshots<R> {
     this.#saving = true;
     this.#wanted = false;
     const rs = host.storage;
-    rs.saveSnapshot({ metadata, data })
+    // Recovery needs the stored commit index at or above the snapshot's: write the commit
+    // index not saved yet (if any) first; the WAL keeps the order, and the snapshot's fsync
+    // makes both durable.
+    host.saveHardState(false)?.catch((err: unknown) => host.fail('STORAGE_FAILED', err));
+    this.#inFlight = rs
+      .saveSnapshot({ metadata, data })
       .then(async () => {
         host.snapshotIndex = index;
         host.emitSafe('snapshot', index, 'taken');
@@ -105,6 +112,15 @@ export class Snapshots<R> {
         },
         (err: unknown) => host.fail('STORAGE_FAILED', err),
       );
+  }
+
+  /**
+   * Resolves once the snapshot being saved in the background, if any, is durable and the log
+   * compacted (or its failure reported): a graceful stop waits for it before closing the
+   * storage, which would otherwise refuse the compaction.
+   */
+  settled(): Promise<void> {
+    return this.#inFlight;
   }
 
   /**

@@ -24,8 +24,9 @@ import { consoleLogger, type Logger } from './transport/logger.js';
  *    committed entries after it; on the very first start, bootstrap `peers` (or, with `join`,
  *    stay empty until the cluster adds this member);
  * 4. start the transport and tell it the addresses the snapshot carried;
- * 5. run the Ready loop until it is idle: every entry committed before the restart is applied
- *    again before `create` resolves;
+ * 5. run the Ready loop until it is idle: every entry the storage records as committed is
+ *    applied again before `create` resolves (after a crash the stored commit index may lag the
+ *    one last known: see `ReplicaHost`'s unsaved hard state; the leader re-sends it);
  * 6. start ticking.
  *
  * On any failure after the options were checked, the storage and the transport (given or
