@@ -5,8 +5,8 @@ import { isNodeId } from './options.js';
  * The handshake: the first frame each way on every connection, before any Raft message.
  *
  * ```text
- * dialer   → acceptor   { t: 'hello', v: 1, cluster, from, to, kind: 'raft' | 'snap' }
- * acceptor → dialer     { t: 'welcome', v: 1, cluster, id }            (then traffic flows)
+ * dialer   → acceptor   { t: 'hello', v: 2, cluster, from, to, kind: 'raft' | 'snap' }
+ * acceptor → dialer     { t: 'welcome', v: 2, cluster, id }            (then traffic flows)
  *                    or { t: 'reject', code, reason }                  (then the acceptor closes)
  * ```
  *
@@ -19,7 +19,7 @@ import { isNodeId } from './options.js';
  */
 
 /** The protocol version this code speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest frame accepted before the handshake completes: a stranger cannot make us allocate. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;

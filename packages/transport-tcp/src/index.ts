@@ -2,7 +2,8 @@
  * `@flotilla/transport-tcp`: a Flotilla `Transport` over TCP, with optional mutual TLS.
  *
  * - Frames: a 4-byte big-endian length, then one msgpack value (msgpackr with records). Messages
- *   queued to a peer in one event-loop turn travel as one frame (one encode, one write).
+ *   queued to a peer by one task travel as one frame (one encode, one write, from a microtask);
+ *   a leader encodes the entries of a large append once for all its followers.
  * - A handshake first: cluster id, sender and recipient member ids, protocol version. Strangers,
  *   removed members and other clusters are refused with a logged reason; nothing they send
  *   reaches Raft.

@@ -25,9 +25,9 @@ type State = 'idle' | 'connecting' | 'open' | 'backoff' | 'closed';
  * The sending side of one peer: one outbound connection, a bounded queue, coalesced writes.
  *
  * States: `idle` (no connection; the next message dials) → `connecting` (dial + handshake;
- * messages queue) → `open` (queued messages are flushed once per event-loop turn, one frame per
- * flush) → on any failure `backoff` (messages are dropped and the peer reported unreachable
- * until the timer fires) → `idle`. `closed` is final.
+ * messages queue) → `open` (queued messages are flushed from a microtask once the task that
+ * queued them is done, one frame per flush) → on any failure `backoff` (messages are dropped and
+ * the peer reported unreachable until the timer fires) → `idle`. `closed` is final.
  *
  * Why drop instead of queueing while the peer is down: Raft re-sends what matters (the leader
  * probes a follower on every heartbeat, §5.3), and a queue of stale heartbeats and appends
@@ -46,7 +46,8 @@ export class OutboundPeer {
   #queue: NetworkMessage[] = [];
   #socket: Socket | undefined;
   #timer: unknown;
-  #immediate: NodeJS.Immediate | undefined;
+  /** A flush is queued (as a microtask). */
+  #flushQueued = false;
   /**
    * Dropped messages already reported since the connection opened or last wrote (drops are
    * reported once per episode; connection failures always are).
@@ -172,12 +173,24 @@ export class OutboundPeer {
     this.#ctx.unreachable(this.id);
   }
 
+  /**
+   * Flushes once the current task and its microtasks are done, not on a later turn of the event
+   * loop: everything a Ready sends to this peer is queued synchronously by one `send`, so a
+   * microtask already gathers it into one frame, and the frame leaves before the event loop
+   * goes back to polling. (With `setImmediate` it waited for the loop's check phase: 0.1-0.3 ms
+   * measured between queueing and writing on a loaded 2-core machine, twice on the critical
+   * path of every sequential write: the leader's append and the follower's acknowledgement.)
+   */
   #scheduleFlush(): void {
-    this.#immediate ??= setImmediate(() => {
-      this.#immediate = undefined;
-      this.#flush();
-    });
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushNow);
   }
+
+  readonly #flushNow = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
 
   /** Writes everything queued as few frames as the size limit allows, in one corked burst. */
   #flush(): void {
@@ -205,7 +218,5 @@ export class OutboundPeer {
   #clearTimer(): void {
     if (this.#timer !== undefined) this.#ctx.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
-    this.#immediate = undefined;
   }
 }

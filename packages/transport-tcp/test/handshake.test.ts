@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { eventually, heartbeat } from '@flotilla/replica/testing';
-import { Codec } from '@flotilla/transport-tcp/wire';
+import { Codec, PROTOCOL_VERSION } from '@flotilla/transport-tcp/wire';
 import { CLUSTER, type Node, RawClient, seqs, startNode, WAIT_MS, wire } from './helpers.js';
 
 const nodes: Node[] = [];
@@ -68,7 +68,7 @@ test('raw clients: wrong version, garbage and silence are refused without harm',
   assert.deepEqual(await old.reply(), {
     t: 'reject',
     code: 'VERSION_MISMATCH',
-    reason: 'protocol version 99 is not supported (this node speaks 1)',
+    reason: `protocol version 99 is not supported (this node speaks ${PROTOCOL_VERSION})`,
   });
   await old.closed;
 
@@ -95,7 +95,7 @@ test('after the handshake: oversized frames, bad msgpack, bad messages and spoof
   const session = async (): Promise<RawClient> => {
     const c = await RawClient.connect(b.t.port);
     c.hello(1, 2);
-    assert.deepEqual(await c.reply(), { t: 'welcome', v: 1, cluster: CLUSTER, id: 2 });
+    assert.deepEqual(await c.reply(), { t: 'welcome', v: PROTOCOL_VERSION, cluster: CLUSTER, id: 2 });
     return c;
   };
   const cases: Array<[string, (c: RawClient) => void, string]> = [
@@ -132,17 +132,20 @@ test('after the handshake: oversized frames, bad msgpack, bad messages and spoof
 test('the dialer refuses an answer from the wrong cluster, the wrong member or in garbage', async () => {
   const codec = new Codec();
   const answers: Array<Buffer | undefined> = [
-    codec.frame({ t: 'welcome', v: 1, cluster: 'elsewhere', id: 2 }),
-    codec.frame({ t: 'welcome', v: 1, cluster: CLUSTER, id: 5 }),
-    codec.frame({ t: 'welcome', v: 2, cluster: CLUSTER, id: 2 }),
+    codec.frame({ t: 'welcome', v: PROTOCOL_VERSION, cluster: 'elsewhere', id: 2 }),
+    codec.frame({ t: 'welcome', v: PROTOCOL_VERSION, cluster: CLUSTER, id: 5 }),
+    codec.frame({ t: 'welcome', v: PROTOCOL_VERSION + 1, cluster: CLUSTER, id: 2 }),
     Buffer.from([0, 0, 0, 2, 0xc1, 0xc1]),
-    Buffer.concat([codec.frame({ t: 'welcome', v: 1, cluster: CLUSTER, id: 2 }), codec.frame([])]),
+    Buffer.concat([
+      codec.frame({ t: 'welcome', v: PROTOCOL_VERSION, cluster: CLUSTER, id: 2 }),
+      codec.frame([]),
+    ]),
     undefined, // no answer: the dialer's handshake times out
   ];
   const expected = [
     /cluster "elsewhere"/,
     /answered as member 5/,
-    /protocol version 2/,
+    new RegExp(`protocol version ${PROTOCOL_VERSION + 1}`),
     /invalid handshake frame|something else/,
     /something else/,
     /did not complete the handshake in time/,

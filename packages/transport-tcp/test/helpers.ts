@@ -4,7 +4,7 @@ import type { NodeId } from '@flotilla/raft';
 import type { LogFields, Logger } from '@flotilla/replica';
 import { Inbox } from '@flotilla/replica/testing';
 import { createTcpTransport, type TcpTransport, type TcpTransportOptions } from '@flotilla/transport-tcp';
-import { Codec, FrameDecoder } from '@flotilla/transport-tcp/wire';
+import { Codec, FrameDecoder, PROTOCOL_VERSION } from '@flotilla/transport-tcp/wire';
 
 export const CLUSTER = 'test-cluster';
 export const WAIT_MS = 15_000;
@@ -104,7 +104,7 @@ export class RawClient {
   }
 
   hello(from: NodeId, to: NodeId, extra: Record<string, unknown> = {}): void {
-    this.send({ t: 'hello', v: 1, cluster: CLUSTER, from, to, kind: 'raft', ...extra });
+    this.send({ t: 'hello', v: PROTOCOL_VERSION, cluster: CLUSTER, from, to, kind: 'raft', ...extra });
   }
 
   /** Resolves with the first frame received. */

@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import type { NetworkMessage, Random } from '@flotilla/raft';
 import { SimClock } from '@flotilla/replica';
 import { eventually, heartbeat } from '@flotilla/replica/testing';
-import { Codec, FrameDecoder, parseHello } from '@flotilla/transport-tcp/wire';
+import { Codec, FrameDecoder, PROTOCOL_VERSION, parseHello } from '@flotilla/transport-tcp/wire';
 import { CLUSTER, freePort, type Node, seqs, startNode, WAIT_MS, wire } from './helpers.js';
 
 const nodes: Node[] = [];
@@ -129,7 +129,7 @@ test('a peer that stops reading fills the socket, then the queue: unreachable, n
     s.once('data', (chunk: Buffer) => {
       const hello = parseHello(codec.decode(decoder.push(chunk)[0] as Buffer));
       assert.ok(hello !== undefined);
-      s.write(codec.frame({ t: 'welcome', v: 1, cluster: CLUSTER, id: 2 }));
+      s.write(codec.frame({ t: 'welcome', v: PROTOCOL_VERSION, cluster: CLUSTER, id: 2 }));
       s.pause();
     });
   });

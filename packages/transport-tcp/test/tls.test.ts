@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { silentLogger } from '@flotilla/replica';
 import { eventually, heartbeat, runTransportCompliance } from '@flotilla/replica/testing';
 import { createTcpTransport, type TcpTlsOptions, type TcpTransport } from '@flotilla/transport-tcp';
-import { Codec, FrameDecoder } from '@flotilla/transport-tcp/wire';
+import { Codec, FrameDecoder, PROTOCOL_VERSION } from '@flotilla/transport-tcp/wire';
 import { CLUSTER, type Node, seqs, startNode, WAIT_MS, wire } from './helpers.js';
 
 /** Certificates made with the openssl CLI in a temp dir: a CA, a member cert it signs, and a rogue pair. */
@@ -128,7 +128,16 @@ describe('TLS refusals', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port: b.t.port, ca: pki.ca });
     socket.on('error', () => {});
     socket.on('secureConnect', () => {
-      socket.write(new Codec().frame({ t: 'hello', v: 1, cluster: CLUSTER, from: 1, to: 2, kind: 'raft' }));
+      socket.write(
+        new Codec().frame({
+          t: 'hello',
+          v: PROTOCOL_VERSION,
+          cluster: CLUSTER,
+          from: 1,
+          to: 2,
+          kind: 'raft',
+        }),
+      );
     });
     await new Promise((resolve) => socket.on('close', resolve)); // (events.once would reject on 'error')
     await b.log.until((l) => /TLS handshake/.test(l.message), 'the TLS refusal is logged');
@@ -164,11 +173,13 @@ describe('TLS refusals', () => {
     const socket = tlsConnect({ host: '127.0.0.1', port: b.t.port, ca: pki.ca });
     socket.on('error', () => {});
     await once(socket, 'secureConnect');
-    socket.write(codec.frame({ t: 'hello', v: 1, cluster: CLUSTER, from: 1, to: 2, kind: 'raft' }));
+    socket.write(
+      codec.frame({ t: 'hello', v: PROTOCOL_VERSION, cluster: CLUSTER, from: 1, to: 2, kind: 'raft' }),
+    );
     const [chunk] = (await once(socket, 'data')) as [Buffer];
     assert.deepEqual(codec.decode(new FrameDecoder(65536).push(chunk)[0] as Buffer), {
       t: 'welcome',
-      v: 1,
+      v: PROTOCOL_VERSION,
       cluster: CLUSTER,
       id: 2,
     });
