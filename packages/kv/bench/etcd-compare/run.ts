@@ -41,7 +41,10 @@ import { freePort, LocalCluster } from '@flotilla/kv/local-cluster';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SHARED = process.env.ETCD_COMPARE_DIR ?? '/work/shared/bench/etcd-compare';
 
+// `pnpm bench:etcd -- --flag` hands the `--` separator on to the script (pnpm 10): drop it.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     'duration-s': { type: 'string', default: '10' },
     workloads: { type: 'string' },

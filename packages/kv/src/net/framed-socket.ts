@@ -3,8 +3,12 @@
  * encoding are transport-tcp's (`FrameDecoder`, `Codec` from `@flotilla/transport-tcp/wire`):
  * a 4-byte big-endian length, then one msgpackr value with records.
  *
- * Outgoing messages queued during one event-loop turn leave as ONE frame (an array): one encode
- * and one write for all the answers or requests of that turn, which is where pipelining pays.
+ * Outgoing messages queued during one task (an event's callback and the microtasks it queues)
+ * leave as ONE frame (an array): one encode and one write for all the answers or requests that
+ * task produced, which is where pipelining pays. The flush runs as a microtask, not on a later
+ * turn of the event loop: the answers of one applied batch of Raft entries all settle within
+ * the same microtask run, so they still share a frame, and none waits for the event loop to
+ * go round (a `setImmediate` cost 0.05-0.3 ms per hop on a loaded machine, twice per request).
  * A batch larger than the peer's frame limit is split in halves; a single message that cannot
  * fit is handed to `oversized` instead of being sent.
  *
@@ -92,7 +96,7 @@ export class FramedSocket {
     this.#queued += 1;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(() => this.flush());
+      queueMicrotask(this.#flushQueued);
     }
     return this.#queued;
   }
@@ -120,6 +124,10 @@ export class FramedSocket {
       this.socket.on('close', done);
     });
   }
+
+  readonly #flushQueued = (): void => {
+    if (this.#flushScheduled) this.flush();
+  };
 
   /** Writes everything queued, now. */
   flush(): void {
