@@ -40,9 +40,12 @@ function flotilla(args: readonly string[], o: { input?: string; raw?: boolean } 
   });
 }
 
-/** Starts a long-running `flotilla ARGS`; `lines(n)` waits for n stdout lines; `stop()` sends SIGTERM. */
+/**
+ * Starts a long-running `flotilla ARGS`; `lines(n, ms)` waits up to `ms` (default 30 s) for n
+ * stdout lines; `stop()` sends SIGTERM.
+ */
 function background(args: readonly string[]): {
-  lines: (n: number) => Promise<string[]>;
+  lines: (n: number, ms?: number) => Promise<string[]>;
   stop: () => Promise<number>;
 } {
   const child: ChildProcess = spawn(
@@ -59,8 +62,8 @@ function background(args: readonly string[]): {
   const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
   return {
-    async lines(n) {
-      const end = Date.now() + 30_000;
+    async lines(n, ms = 30_000) {
+      const end = Date.now() + ms;
       while (out.split('\n').filter((l) => l !== '').length < n) {
         if (Date.now() > end || child.exitCode !== null) throw new Error(`expected ${n} lines, got: ${out}`);
         await new Promise((r) => setTimeout(r, 20));
@@ -188,12 +191,14 @@ describe('flotilla CLI against a 3-member cluster', () => {
 
   test('a live watch prints changes until interrupted', async () => {
     const w = background(['watch', 'live/', '--prefix']);
-    // The watch is established once the process has connected; a put until the first event shows up.
+    // The watch only sees changes after it is established, which takes the process a while to
+    // start and connect (longer on a loaded machine): put again until the first event shows up,
+    // looking for it briefly after each put.
     const putter = (async () => {
       for (let i = 0; i < 50; i++) {
         await flotilla(['put', 'live/x', `v${i}`]);
         try {
-          await w.lines(1);
+          await w.lines(1, 500);
           return;
         } catch {
           // not yet
