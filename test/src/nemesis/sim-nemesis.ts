@@ -27,6 +27,7 @@
 import type { KvNode } from '@flotilla/kv';
 import type { Random } from '@flotilla/raft';
 import type { SimKvCluster } from '../sim/sim-cluster.js';
+import { majorityRing } from './ring.js';
 import {
   describeEvent,
   type NemesisEvent,
@@ -284,20 +285,7 @@ export class SimNemesis {
       return `bridge ${a.join(',')} <-> ${bridge} <-> ${b.join(',')}`;
     }
     // ring: each member sends only to the next ⌊n/2⌋ members around a random ring.
-    const n = order.length;
-    const reach = Math.floor(n / 2);
-    const links: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const from = order[i] as number;
-      const to: number[] = [];
-      for (let d = 1; d < n; d++) {
-        const other = order[(i + d) % n] as number;
-        if (d <= reach) to.push(other);
-        else net.cut(from, other);
-      }
-      links.push(`${from}->${to.join('/')}`);
-    }
-    return `majority ring ${links.join(' ')}`;
+    return majorityRing(order, (from, to) => net.cut(from, to));
   }
 
   async #restartAll(): Promise<string> {

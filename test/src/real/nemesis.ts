@@ -25,6 +25,7 @@
  *   and real-mode plans do not schedule them.
  */
 import type { Random } from '@flotilla/raft';
+import { majorityRing } from '../nemesis/ring.js';
 import {
   describeEvent,
   type NemesisEvent,
@@ -283,20 +284,7 @@ export class RealNemesis {
       return `bridge ${a.join(',')} <-> ${bridge} <-> ${b.join(',')}`;
     }
     // ring: each member sends only to the next ⌊n/2⌋ members around a random ring.
-    const n = order.length;
-    const reach = Math.floor(n / 2);
-    const links: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const from = order[i] as number;
-      const to: number[] = [];
-      for (let d = 1; d < n; d++) {
-        const other = order[(i + d) % n] as number;
-        if (d <= reach) to.push(other);
-        else proxy.cut(from, other);
-      }
-      links.push(`${from}->${to.join('/')}`);
-    }
-    return `majority ring ${links.join(' ')}`;
+    return majorityRing(order, (from, to) => proxy.cut(from, to));
   }
 
   async #restartAll(): Promise<string> {
