@@ -13,6 +13,7 @@
 import { Buffer } from 'node:buffer';
 import { crc32 } from 'node:zlib';
 import { writeString, writeStrings } from './bytes.js';
+import { HeadTable } from './head-table.js';
 import type { History } from './history.js';
 import type { KeyIndex } from './key-index.js';
 import { type KeyRev, keyRev, tombstone } from './key-rev.js';
@@ -25,7 +26,7 @@ export interface SnapshotState {
   /** Every key in strictly ascending byte order. */
   readonly keys: string[];
   /** The newest record of every key (chains linked through `prev`). */
-  readonly heads: Map<string, KeyRev>;
+  readonly heads: HeadTable;
   /** Every record with a lease (a superset of the heads with one). */
   readonly leased: readonly KeyRev[];
   /** The revision log in commit order. */
@@ -198,7 +199,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   };
   const valueBlob = new BlobReader(buf, valuesAt, valueLengthsAt);
   // The newest record of every key so far: the map the restored index adopts.
-  const heads = new Map<string, KeyRev>();
+  const heads = new HeadTable();
   // Records with a lease: the index attaches those that end up heads.
   const leased: KeyRev[] = [];
   // The base: one record per key, in key order, each starting its chain.
@@ -218,7 +219,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     const value = valueBlob.take(view.getUint32(valueLengthsAt + 4 * i, true), 'value');
     checkRecord(true, undefined, main, create, version, lease, value, revision, compactMain, compactMain);
     const rec = keyRev(key, value, main, create, version, lease, undefined);
-    heads.set(key, rec);
+    heads.set(rec);
     if (lease !== 0) leased.push(rec);
   }
   while (keys.length < keyCount) takeKey();
@@ -240,7 +241,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
     checkRecord(false, prev, main, create, version, lease, value, revision, compactMain, lastMain);
     const rec =
       version === 0 ? tombstone(key, main, prev) : keyRev(key, value, main, create, version, lease, prev);
-    heads.set(key, rec);
+    heads.set(rec);
     log.push(rec);
     if (lease !== 0) leased.push(rec);
     lastMain = main;
