@@ -37,3 +37,8 @@ test('lease-based reads are linearizable under partitions with exact clocks (reg
   const r = await runSimulation(planRun('register', 9, { profile: 'lease-reads' }));
   assert.equal(r.valid, true, describeFailure(r));
 });
+
+test('lease-based reads stay linearizable when the leader is paused (register seed 1)', async () => {
+  const r = await runSimulation(planRun('register', 1, { profile: 'lease-reads-pauses' }));
+  assert.equal(r.valid, true, describeFailure(r));
+});

@@ -146,6 +146,8 @@ export class ReplicaHost<R> {
   #loopDone: Promise<void> = Promise.resolve();
   #loopEnd: (() => void) | undefined;
   #tickTimer: unknown;
+  /** `clock.now()` as of the last tick, advanced by `tickMs` per tick (see {@link #catchUp}). */
+  #tickedAt = 0;
   #closed: Promise<void> | undefined;
 
   constructor(init: HostInit<R>) {
@@ -161,7 +163,7 @@ export class ReplicaHost<R> {
     this.#emit = init.emit;
     this.reads = new ReadBarrier(
       (ctx) => {
-        if (this.state !== 'running') return;
+        if (this.state !== 'running' || !this.#catchUp()) return;
         this.node.readIndex(ctx);
         this.kick();
       },
@@ -174,7 +176,7 @@ export class ReplicaHost<R> {
 
   /** The transport's message handler. */
   readonly onMessages = (batch: NetworkMessage[]): void => {
-    if (this.state !== 'running') return;
+    if (this.state !== 'running' || !this.#catchUp()) return;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as NetworkMessage;
       try {
@@ -217,24 +219,61 @@ export class ReplicaHost<R> {
 
   /** Starts ticking every `tickMs`. */
   startTicking(): void {
+    this.#tickedAt = this.clock.now();
     this.#tickTimer = this.clock.setTimeout(this.#tick, this.opts.tickMs);
   }
 
   readonly #tick = (): void => {
     this.#tickTimer = undefined;
     if (this.state !== 'running') return;
-    try {
-      this.node.tick();
-    } catch (err) {
-      this.fail('RAFT_FAILED', err);
-      return;
-    }
+    // A timer that fired early by the clock, or a clock set back (a skew test), still ticks once
+    // and re-anchors: ticks never stand still while the timer runs.
+    if (this.#dueTicks() === 0) {
+      this.#tickedAt = this.clock.now();
+      if (!this.#tickNode(1)) return;
+    } else if (!this.#catchUp()) return;
     const now = this.clock.now();
     this.deadlines.expire(now);
     this.reads.tick(now);
     this.kick();
     this.#tickTimer = this.clock.setTimeout(this.#tick, this.opts.tickMs);
   };
+
+  /** Whole ticks due since the last one by the clock (0 if the clock went back). */
+  #dueTicks(): number {
+    return Math.max(0, Math.floor((this.clock.now() - this.#tickedAt) / this.opts.tickMs));
+  }
+
+  /**
+   * Ticks the node for the time that passed since the last tick, before anything else reaches
+   * it. A timer is only a wake-up: a process that was stopped (SIGSTOP, a long GC pause, a
+   * blocked event loop) misses the ticks it slept through, and on waking it handles the
+   * messages and reads that queued meanwhile before its timer fires. Without this, a leader
+   * using lease-based reads would judge its lease by ticks that stood still while real time ran
+   * on, and answer a read from a lease that expired during the pause (thesis §6.4.1 assumes
+   * bounded clock drift; a stopped tick is unbounded drift). At most `electionTick` ticks are
+   * replayed: that many end any lease and any election timeout, more change nothing but cost.
+   *
+   * @returns false when the node failed (the host has stopped).
+   */
+  #catchUp(): boolean {
+    const due = this.#dueTicks();
+    if (due === 0) return true;
+    const max = this.opts.electionTick;
+    if (due > max) this.#tickedAt = this.clock.now();
+    else this.#tickedAt += due * this.opts.tickMs;
+    return this.#tickNode(Math.min(due, max));
+  }
+
+  #tickNode(n: number): boolean {
+    try {
+      for (let i = 0; i < n; i++) this.node.tick();
+    } catch (err) {
+      this.fail('RAFT_FAILED', err);
+      return false;
+    }
+    return true;
+  }
 
   /**
    * Something may have produced work: make sure the loop runs. The loop starts on a microtask,

@@ -45,6 +45,7 @@ export type ProfileName =
   | 'partitions'
   | 'crashes'
   | 'lease-reads'
+  | 'lease-reads-pauses'
   | 'client-pauses'
   | 'leader-churn';
 
@@ -54,6 +55,7 @@ export const PROFILES: readonly ProfileName[] = [
   'partitions',
   'crashes',
   'lease-reads',
+  'lease-reads-pauses',
   'client-pauses',
   'leader-churn',
 ];
@@ -191,6 +193,13 @@ export function planRun(workload: WorkloadName, seed: number, options: PlanOptio
       kinds = ['partition'];
       readOnlyOption = 'leaseBased';
       intensity = 0.6;
+      break;
+    case 'lease-reads-pauses':
+      // Lease-based reads with members paused like a SIGSTOPped process (mostly the leader):
+      // a leader must not trust its lease after a pause longer than the lease.
+      kinds = ['pause', 'partition'];
+      readOnlyOption = 'leaseBased';
+      intensity = 0.8;
       break;
     case 'client-pauses':
       kinds = ['client-pause'];
