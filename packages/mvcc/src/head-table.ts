@@ -52,9 +52,12 @@ export class HeadTable {
   private mask: number;
   private live = 0;
 
-  constructor() {
-    this.slots = new Int32Array(MIN_CAPACITY * 2);
-    this.mask = MIN_CAPACITY - 1;
+  /** @param expected - how many keys to size the table for (a restore knows its key count). */
+  constructor(expected = 0) {
+    let capacity = MIN_CAPACITY;
+    while (capacity <= expected * 2) capacity *= 2;
+    this.slots = new Int32Array(capacity * 2);
+    this.mask = capacity - 1;
   }
 
   /** Number of keys in the table. */

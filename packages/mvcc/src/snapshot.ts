@@ -199,7 +199,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotState {
   };
   const valueBlob = new BlobReader(buf, valuesAt, valueLengthsAt);
   // The newest record of every key so far: the map the restored index adopts.
-  const heads = new HeadTable();
+  const heads = new HeadTable(keyCount);
   // Records with a lease: the index attaches those that end up heads.
   const leased: KeyRev[] = [];
   // The base: one record per key, in key order, each starting its chain.
