@@ -5,8 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatSchedule } from '../nemesis/schedule.js';
-import { type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
+import { nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
 import type { SummaryRow } from '../report/summary.js';
 import { writeChart } from './chart.js';
 import type { RealRunResult } from './run.js';
@@ -37,13 +36,9 @@ export function summaryOf(r: RealRunResult): SummaryRow {
 /** The files of a run (the shared set). */
 export function artifactsOf(r: RealRunResult): RunArtifacts {
   const s = r.spec;
-  const nemesis = [
-    formatSchedule(s.schedule),
+  const nemesis = nemesisText(s.schedule, r.nemesisLog, [
     `(generated as the simulation's schedule over ${s.loadMs / s.timeScale} ms, times × ${s.timeScale})`,
-    '',
-    'what each event did (ms since the load phase started):',
-    ...r.nemesisLog.map((l) => `  ${String(l.at).padStart(6)}  ${l.event}  ->  ${l.did}`),
-  ].join('\n');
+  ]);
   return {
     runId: r.runId,
     history: r.record.history,

@@ -18,6 +18,8 @@ import { formatLockLog, type LockLogLine } from '../checkers/lock/log.js';
 import { formatHistory } from '../history/jsonl.js';
 import type { HistoryEvent, JsonValue } from '../history/types.js';
 import { formatWatchLog, type WatchLogLine } from '../history/watch-log.js';
+import { formatSchedule, type NemesisSchedule } from '../nemesis/schedule.js';
+import type { NemesisLogLine } from '../nemesis/sim-nemesis.js';
 import type { Verdict } from '../workloads/judge.js';
 
 /** `test/out`, where failing runs are written by default (git-ignored). */
@@ -34,6 +36,24 @@ export interface RunArtifacts {
   readonly nemesis: string;
   /** Facts about the run for `run.json` (seed, workload, replay command, counts, ...). */
   readonly meta: Readonly<Record<string, JsonValue>>;
+}
+
+/**
+ * The `nemesis` text of {@link RunArtifacts}: the schedule, optional notes on how it was made,
+ * then what each event did.
+ */
+export function nemesisText(
+  schedule: NemesisSchedule,
+  log: readonly NemesisLogLine[],
+  notes: readonly string[] = [],
+): string {
+  return [
+    formatSchedule(schedule),
+    ...notes,
+    '',
+    'what each event did (ms since the load phase started):',
+    ...log.map((l) => `  ${String(l.at).padStart(6)}  ${l.event}  ->  ${l.did}`),
+  ].join('\n');
 }
 
 /** Writes `a` to `<dir>/<run-id>/` and returns that directory. */

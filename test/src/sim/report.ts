@@ -2,8 +2,7 @@
  * A simulated run's result in the shared report shapes: a summary row, its files, and the
  * message a failing run prints (seed, replay command, verdicts, where its files are).
  */
-import { formatSchedule } from '../nemesis/schedule.js';
-import { type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
+import { nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
 import type { SummaryRow } from '../report/summary.js';
 import type { RunResult } from './run.js';
 
@@ -25,12 +24,7 @@ export function summaryOf(r: RunResult): SummaryRow {
 /** The files of a run. */
 export function artifactsOf(r: RunResult): RunArtifacts {
   const s = r.spec;
-  const nemesis = [
-    formatSchedule(s.schedule),
-    '',
-    'what each event did (ms since the load phase started):',
-    ...r.nemesisLog.map((l) => `  ${String(l.at).padStart(6)}  ${l.event}  ->  ${l.did}`),
-  ].join('\n');
+  const nemesis = nemesisText(s.schedule, r.nemesisLog);
   return {
     runId: r.runId,
     history: r.record.history,
