@@ -86,8 +86,27 @@ export class RealCluster {
     process.on('exit', this.#onExit);
   }
 
-  /** Starts the founders and resolves once every one listens (not necessarily with a leader). */
+  /**
+   * Starts the founders and resolves once every one listens (not necessarily with a leader).
+   *
+   * Ports are found free here and bound later by the member processes; in between another
+   * process can take one (outgoing connections draw local ports from the same ephemeral range,
+   * and the suite runs other network tests in parallel). A start that fails with `EADDRINUSE`
+   * is therefore retried with fresh ports and a fresh directory, up to three attempts; any
+   * other failure is thrown at once.
+   */
   static async create(o: RealClusterOptions): Promise<RealCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await RealCluster.#createOnce(o);
+      } catch (err) {
+        const portTaken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE');
+        if (!portTaken || o.dir !== undefined || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  static async #createOnce(o: RealClusterOptions): Promise<RealCluster> {
     const ownsDir = o.dir === undefined;
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'flotilla-jepsen-'));
     const c = new RealCluster(o, dir, ownsDir);
