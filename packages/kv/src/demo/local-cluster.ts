@@ -111,8 +111,26 @@ export class LocalCluster {
     process.on('exit', this.#onExit);
   }
 
-  /** Starts every member and resolves once all of them listen (not necessarily with a leader). */
+  /**
+   * Starts every member and resolves once all of them listen (not necessarily with a leader).
+   *
+   * Peer ports are found free here and bound later by the member processes; another process can
+   * take one in between (outgoing connections draw local ports from the same range). A start
+   * that fails with `EADDRINUSE` in a directory of its own is retried with fresh ports, up to
+   * three attempts; any other failure is thrown at once.
+   */
   static async start(o: LocalClusterOptions = {}): Promise<LocalCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await LocalCluster.#startOnce(o);
+      } catch (err) {
+        const portTaken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE');
+        if (!portTaken || o.dir !== undefined || attempt >= 3) throw err;
+      }
+    }
+  }
+
+  static async #startOnce(o: LocalClusterOptions): Promise<LocalCluster> {
     const size = o.size ?? 3;
     const ownsDir = o.dir === undefined;
     const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'flotilla-local-'));
