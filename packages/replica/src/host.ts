@@ -252,7 +252,8 @@ export class ReplicaHost<R> {
    * using lease-based reads would judge its lease by ticks that stood still while real time ran
    * on, and answer a read from a lease that expired during the pause (thesis §6.4.1 assumes
    * bounded clock drift; a stopped tick is unbounded drift). At most `electionTick` ticks are
-   * replayed: that many end any lease and any election timeout, more change nothing but cost.
+   * replayed: that many end any lease (it is shorter than an election timeout), and a longer
+   * burst would only make a woken follower more likely to campaign at once.
    *
    * @returns false when the node failed (the host has stopped).
    */
