@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KvClient } from '@flotilla/kv';
-import { freePort } from '@flotilla/kv/local-cluster';
+import { freePort, retryIfPortTaken } from '@flotilla/kv/local-cluster';
 import type { ClientApi, Endpoint } from '../workloads/types.js';
 import { MemberProcess } from './member-process.js';
 import { PeerProxy } from './proxy.js';
@@ -95,15 +95,10 @@ export class RealCluster {
    * is therefore retried with fresh ports and a fresh directory, up to three attempts; any
    * other failure is thrown at once.
    */
-  static async create(o: RealClusterOptions): Promise<RealCluster> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await RealCluster.#createOnce(o);
-      } catch (err) {
-        const portTaken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE');
-        if (!portTaken || o.dir !== undefined || attempt >= 3) throw err;
-      }
-    }
+  static create(o: RealClusterOptions): Promise<RealCluster> {
+    return o.dir === undefined
+      ? retryIfPortTaken(() => RealCluster.#createOnce(o))
+      : RealCluster.#createOnce(o);
   }
 
   static async #createOnce(o: RealClusterOptions): Promise<RealCluster> {

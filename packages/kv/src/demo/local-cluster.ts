@@ -64,6 +64,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Runs `start` (which picks ports with {@link freePort} and has processes bind them) again, up
+ * to three attempts, while it fails with `EADDRINUSE`: a port found free can be taken by another
+ * process before the member binds it. Any other failure is thrown at once. `start` must begin
+ * afresh each time (new ports, a new directory).
+ */
+export async function retryIfPortTaken<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const portTaken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE');
+      if (!portTaken || attempt >= 3) throw err;
+    }
+  }
+}
+
 /** The last lines of a log file (the cluster's temp dir, logs included, is removed on failure). */
 function logTail(file: string, lines = 20): string {
   try {
@@ -119,15 +136,10 @@ export class LocalCluster {
    * that fails with `EADDRINUSE` in a directory of its own is retried with fresh ports, up to
    * three attempts; any other failure is thrown at once.
    */
-  static async start(o: LocalClusterOptions = {}): Promise<LocalCluster> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await LocalCluster.#startOnce(o);
-      } catch (err) {
-        const portTaken = String(err instanceof Error ? err.message : err).includes('EADDRINUSE');
-        if (!portTaken || o.dir !== undefined || attempt >= 3) throw err;
-      }
-    }
+  static start(o: LocalClusterOptions = {}): Promise<LocalCluster> {
+    return o.dir === undefined
+      ? retryIfPortTaken(() => LocalCluster.#startOnce(o))
+      : LocalCluster.#startOnce(o);
   }
 
   static async #startOnce(o: LocalClusterOptions): Promise<LocalCluster> {
