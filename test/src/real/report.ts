@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
+import { failureText, nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
 import type { SummaryRow } from '../report/summary.js';
 import { writeChart } from './chart.js';
 import type { RealRunResult } from './run.js';
@@ -100,19 +100,8 @@ export function writeRealRun(dir: string, r: RealRunResult): string {
 
 /** What a failing run prints: seed, replay command, what failed, where its files are. */
 export function describeFailure(r: RealRunResult, filesAt?: string): string {
-  const failing = r.verdicts.filter((v) => v.valid !== true);
-  return [
-    `FAIL ${r.runId} (seed ${r.spec.seed}): ${failing.map((v) => `${v.checker}: ${v.summary}`).join('; ')}`,
-    `  replay: ${r.spec.replay}`,
-    ...(filesAt === undefined ? [] : [`  files:  ${filesAt}`]),
-    ...failing.map((v) => indent(v.explanation, 4, 40)),
-  ].join('\n');
-}
-
-function indent(text: string, n: number, maxLines: number): string {
-  const lines = text.split('\n');
-  const kept = lines.slice(0, maxLines).map((l) => `${' '.repeat(n)}${l}`);
-  if (lines.length > maxLines)
-    kept.push(`${' '.repeat(n)}... (${lines.length - maxLines} more lines in explanation.txt)`);
-  return kept.join('\n');
+  return failureText(
+    { runId: r.runId, seed: r.spec.seed, replay: r.spec.replay, verdicts: r.verdicts },
+    filesAt,
+  );
 }

@@ -56,6 +56,36 @@ export function nemesisText(
   ].join('\n');
 }
 
+/**
+ * What a failing run prints, in every mode: seed, replay command, what failed (each failing
+ * checker's explanation, cut at 40 lines), where its files are.
+ */
+export function failureText(
+  run: {
+    readonly runId: string;
+    readonly seed: number;
+    readonly replay: string;
+    readonly verdicts: readonly Verdict[];
+  },
+  filesAt?: string,
+): string {
+  const failing = run.verdicts.filter((v) => v.valid !== true);
+  return [
+    `FAIL ${run.runId} (seed ${run.seed}): ${failing.map((v) => `${v.checker}: ${v.summary}`).join('; ')}`,
+    `  replay: ${run.replay}`,
+    ...(filesAt === undefined ? [] : [`  files:  ${filesAt}`]),
+    ...failing.map((v) => indent(v.explanation, 4, 40)),
+  ].join('\n');
+}
+
+function indent(text: string, n: number, maxLines: number): string {
+  const lines = text.split('\n');
+  const kept = lines.slice(0, maxLines).map((l) => `${' '.repeat(n)}${l}`);
+  if (lines.length > maxLines)
+    kept.push(`${' '.repeat(n)}... (${lines.length - maxLines} more lines in explanation.txt)`);
+  return kept.join('\n');
+}
+
 /** Writes `a` to `<dir>/<run-id>/` and returns that directory. */
 export function writeRunArtifacts(dir: string, a: RunArtifacts): string {
   const target = join(dir, a.runId);

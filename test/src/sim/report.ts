@@ -2,7 +2,7 @@
  * A simulated run's result in the shared report shapes: a summary row, its files, and the
  * message a failing run prints (seed, replay command, verdicts, where its files are).
  */
-import { nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
+import { failureText, nemesisText, type RunArtifacts, writeRunArtifacts } from '../report/artifacts.js';
 import type { SummaryRow } from '../report/summary.js';
 import type { RunResult } from './run.js';
 
@@ -56,19 +56,5 @@ export function writeRun(dir: string, r: RunResult): string {
 
 /** What a failing run prints: the seed, how to replay it, what failed, where its files are. */
 export function describeFailure(r: RunResult, filesAt?: string): string {
-  const failing = r.verdicts.filter((v) => v.valid !== true);
-  return [
-    `FAIL ${r.runId} (seed ${r.spec.seed}): ${failing.map((v) => `${v.checker}: ${v.summary}`).join('; ')}`,
-    `  replay: ${r.replay}`,
-    ...(filesAt === undefined ? [] : [`  files:  ${filesAt}`]),
-    ...failing.map((v) => indent(v.explanation, 4, 40)),
-  ].join('\n');
-}
-
-function indent(text: string, n: number, maxLines: number): string {
-  const lines = text.split('\n');
-  const kept = lines.slice(0, maxLines).map((l) => `${' '.repeat(n)}${l}`);
-  if (lines.length > maxLines)
-    kept.push(`${' '.repeat(n)}... (${lines.length - maxLines} more lines in explanation.txt)`);
-  return kept.join('\n');
+  return failureText({ runId: r.runId, seed: r.spec.seed, replay: r.replay, verdicts: r.verdicts }, filesAt);
 }
