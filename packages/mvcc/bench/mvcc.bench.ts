@@ -246,6 +246,34 @@ const sections: Record<string, () => Promise<void>> = {
     });
     for (const w of watchers) w.cancel();
   },
+
+  // The machine's memory latency, which bounds uniformly random point gets: a get follows a
+  // chain of loads that each depend on the one before (probe key → hash slot → record array →
+  // record), and over a million keys each one misses the caches and the TLB. A pointer chase
+  // through a 256 MB array measures one such dependent miss; the same loads made independent
+  // of each other show how much the CPU overlaps when it can.
+  async latency() {
+    const slots = (256 * 2 ** 20) / 4;
+    const a = new Int32Array(slots);
+    const lines = slots / 16; // one 64-byte line per step
+    const order = shuffled(lines, 7);
+    for (let i = 0; i < lines; i++) a[(order[i] as number) * 16] = (order[(i + 1) % lines] as number) * 16;
+    const steps = 2_000_000;
+    let sink = 0;
+    await rate('memory: dependent random loads over 256 MB', () => {
+      let p = 0;
+      for (let i = 0; i < steps; i++) p = a[p] as number;
+      sink += p;
+      return steps;
+    });
+    await rate('memory: independent random loads over 256 MB', () => {
+      let acc = 0;
+      for (let i = 0; i < steps; i++) acc += a[(order[i % lines] as number) * 16] as number;
+      sink += acc;
+      return steps;
+    });
+    if (sink === -1) console.log('(unreachable: keeps the loads from being optimized away)');
+  },
 };
 
 const section = process.argv[2];
