@@ -17,7 +17,7 @@ import { describeEvent, formatSchedule, generateSchedule } from '../src/nemesis/
 import { formatAggregateTable, formatRunTable } from '../src/report/summary.js';
 import { NodeClock } from '../src/sim/node-clock.js';
 import { planRun, replayCommand } from '../src/sim/plan.js';
-import { summaryOf } from '../src/sim/report.js';
+import { describeFailure, summaryOf } from '../src/sim/report.js';
 import { runSimulation } from '../src/sim/run.js';
 
 const root = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -81,6 +81,16 @@ test('a run replays exactly from its seed', async () => {
   assert.match(table, /run\s+workload\s+nemeses\s+ops\s+ok\/fail\/info\s+verdicts/);
   assert.match(table, /list-append-11\s+list-append/);
   assert.match(formatAggregateTable([summaryOf(first), summaryOf(second)]), /list-append\s+2\s+/);
+});
+
+test('one-entry messages may cost a reordering network many messages per catch-up, short of a storm (register seed 40224)', async () => {
+  // Three learners caught up with one entry per message over a network that reorders: each
+  // overtaken append sends the leader back to probing (see messageBudget in src/sim/run.ts).
+  const spec = planRun('register', 40224);
+  assert.equal(spec.node.raft?.maxSizePerMsg, 0);
+  const r = await runSimulation(spec);
+  assert.equal(r.valid, true, describeFailure(r));
+  assert.ok(r.stats.messages > 400_000, `delivered ${r.stats.messages} messages`);
 });
 
 function soak(args: string[]): { status: number | null; out: string } {
